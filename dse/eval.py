@@ -1,0 +1,43 @@
+"""Machine-readable single-point evaluation: `python -m dse.eval [hydra overrides]`.
+
+Prints one JSON object on stdout (see dse.point.evaluate_point for its keys); logs and errors go to
+stderr. Composes the same config as `pimdse` without creating a run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+
+import hw
+import models
+from dse.point import evaluate_point
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+def main(argv: list[str]) -> int:
+    """Compose the config with `argv` as overrides, evaluate it, print JSON; return the exit code."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=argv)
+        result = evaluate_point(cfg)
+    except (hw.SpecError, models.SpecError, HydraException) as err:
+        print(f"dse.eval: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    parts = ("hw", "algo", "model", "workload")
+    result["config"] = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in parts}
+    json.dump(result, sys.stdout, indent=2, allow_nan=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,57 @@
+"""Score one design point: cost it with hw/ and score its accuracy with models/.
+
+This is the one place where the composed Hydra config becomes the plain dicts the two scorers take;
+each scorer validates its own part and builds its own typed specs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+import hw
+import models
+
+
+@dataclass(frozen=True)
+class PointConfig:
+    """The parts of a composed config that define a design point, as plain containers."""
+
+    hw: dict[str, Any]
+    algo: dict[str, Any]
+    model: dict[str, Any]
+    workload: dict[str, Any]
+    proxy: dict[str, Any]
+
+    @classmethod
+    def from_cfg(cls, cfg: DictConfig) -> PointConfig:
+        def part(name: str) -> dict[str, Any]:
+            return OmegaConf.to_container(cfg[name], resolve=True)  # type: ignore[return-value]
+
+        return cls(part("hw"), part("algo"), part("model"), part("workload"), part("proxy"))
+
+
+def validate_point(point: PointConfig) -> None:
+    """Raise hw.SpecError or models.SpecError (one line) if any part of the point is invalid.
+
+    Cheap: builds the hardware specs and checks the algorithm against the proxy, loads no model.
+    """
+    hw.build(point.hw, point.algo, point.model, point.workload)
+    models.validate(point.algo, point.proxy)
+
+
+def evaluate_point(cfg: DictConfig | PointConfig) -> dict[str, Any]:
+    """Cost and score one design point; returns the JSON-ready result of `python -m dse.eval`.
+
+    Keys: latency_s (decode step, s), energy_j (per decode step, J), kv_bytes, kv_bytes_split,
+    fits, max_context_tokens (tokens), breakdown (kernel -> s), kernels (kernel -> seconds, energy_j,
+    bound, device), accuracy (name, value, higher_is_better, metrics, refreshes).
+    """
+    point = cfg if isinstance(cfg, PointConfig) else PointConfig.from_cfg(cfg)
+    validate_point(point)
+    system, kv_format, workload = hw.build(point.hw, point.algo, point.model, point.workload)
+    result = hw.evaluate(system, kv_format, workload).to_dict()
+    result["accuracy"] = models.score(point.algo, point.proxy).to_dict()
+    return result
