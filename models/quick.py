@@ -1,0 +1,68 @@
+"""Quick mode: attention-output fidelity of real decode queries against exact attention.
+
+For the captured layers of every evaluation sequence, the last `queries_per_seq` decode queries attend
+over the cache as the algorithm leaves it after streaming the whole sequence; metrics compare with
+exact FP32 attention and are averaged over sequences, layers, heads and queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .attention import compressed_attention, fidelity_metrics, reference_attention
+from .capture import CaptureKey, load_capture
+from .channel_sort import correlation_sort
+from .compress import CompressContext, compress
+from .spec import AlgoSpec, PQSpec, ProxySpec
+
+_PERMS: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+@dataclass
+class QuickResult:
+    metrics: dict[str, float]
+    refreshes: int
+
+
+def channel_perms(spec: ProxySpec, layers: tuple[int, ...], s: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Calibrated channel orders for K and V, [Y, G, d] each, from the calibration split only."""
+    key = CaptureKey("calib", layers)
+    memo = (key.digest(spec), s)
+    if memo not in _PERMS:
+        cal = load_capture(spec, key)
+        perms = []
+        for name in ("k", "v"):
+            x = cal[name]  # [Sc, Y, G, L, d]
+            sc, y, g, length, d = x.shape
+            flat = x.permute(1, 2, 0, 3, 4).reshape(y * g, sc * length, d)
+            perms.append(correlation_sort(flat, s).view(y, g, d))
+        _PERMS[memo] = (perms[0], perms[1])
+    return _PERMS[memo]
+
+
+def context_for(algo: AlgoSpec, spec: ProxySpec, layers: tuple[int, ...], q_tail: torch.Tensor,
+                n_caches: int) -> CompressContext:
+    """CompressContext for caches ordered (sequence, layer) with len(layers) layers per sequence."""
+    perm_k = perm_v = None
+    if isinstance(algo, PQSpec) and algo.channel_sort:
+        pk, pv = channel_perms(spec, layers, algo.subvector_dim)
+        reps = n_caches // pk.shape[0]
+        perm_k, perm_v = pk.repeat(reps, 1, 1), pv.repeat(reps, 1, 1)
+    return CompressContext(spec.prefill_tokens, spec.seed, q_tail, perm_k, perm_v, spec.pq_layout,
+                           spec.kmeans_train_tokens, spec.kmeans_tol)
+
+
+def score_quick(algo: AlgoSpec, spec: ProxySpec) -> QuickResult:
+    cap = load_capture(spec, CaptureKey("eval", spec.layers))
+    layers = tuple(int(i) for i in cap["layers"])
+    k, v = cap["k"].flatten(0, 1), cap["v"].flatten(0, 1)  # [S*Y, G, L, d]
+    q_tail = cap["q_tail"].flatten(0, 1)
+    q = cap["q_dec"].flatten(0, 1)[:, :, -spec.queries_per_seq:]
+    length = k.shape[2]
+    q_pos = torch.arange(length - spec.queries_per_seq, length)
+    comp = compress(algo, k, v, context_for(algo, spec, layers, q_tail, k.shape[0]))
+    out, p = compressed_attention(q, k, v, comp.k_hat, comp.v_hat, q_pos, comp.region, comp.read(q, q_pos))
+    ref_out, ref_p = reference_attention(q, k, v, q_pos)
+    return QuickResult(fidelity_metrics(out, p, ref_out, ref_p, spec.topk), comp.refreshes)

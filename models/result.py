@@ -1,0 +1,29 @@
+"""The accuracy record handed to the search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """name/value: the metric the search optimises; metrics: every metric computed;
+    refreshes: codebook (or cluster) rebuilds after prefill, per codebook, for the cost model."""
+
+    name: str
+    value: float
+    higher_is_better: bool
+    metrics: dict[str, float] = field(default_factory=dict)
+    refreshes: int = 0
+    mode: str = "quick"
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "higher_is_better": self.higher_is_better,
+                "metrics": dict(self.metrics), "refreshes": self.refreshes, "mode": self.mode}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], cached: bool = False) -> Accuracy:
+        return cls(d["name"], float(d["value"]), bool(d["higher_is_better"]),
+                   {k: float(x) for k, x in d["metrics"].items()}, int(d["refreshes"]), d["mode"], cached)

@@ -1,0 +1,84 @@
+"""k-means and product quantization on synthetic data (no model needed)."""
+
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.kmeans import KMeansConfig, kmeans
+from models.pq import StreamGeometry, decode, from_subspaces, ip_table_scores, quantize_stream, to_subspaces
+
+
+@settings(max_examples=15, deadline=None)
+@given(n_distinct=st.integers(2, 12), extra=st.integers(0, 4), seed=st.integers(0, 1000))
+def test_k_at_least_distinct_reconstructs_exactly(n_distinct: int, extra: int, seed: int) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    pts = torch.randn(3, n_distinct, 2, generator=gen)
+    x = pts.repeat(1, 5, 1)  # every vector appears 5 times
+    c = kmeans(x, KMeansConfig(n_distinct + extra, iters=30, seed=seed))
+    d = (x[:, :, None, :] - c[:, None, :, :]).abs().amax(-1).amin(-1)  # distance to nearest centroid
+    assert d.max().item() < 1e-6
+
+
+def test_pq_stream_exact_when_codebook_covers_every_vector() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 3, (4, 40, 8), generator=gen).float()  # 2-dim subvectors: 9 distinct values
+    res = quantize_stream(x, 2, KMeansConfig(9, 30, 0), StreamGeometry(prefill=40, sinks=0), "static")
+    assert torch.allclose(res.recon, x)
+
+
+def test_uniform_weights_equal_plain_kmeans() -> None:
+    x = torch.randn(5, 200, 4, generator=torch.Generator().manual_seed(1))
+    cfg = KMeansConfig(16, 4, seed=3)
+    plain = kmeans(x, cfg)
+    weighted = kmeans(x, cfg, torch.full((5, 200), 2.5))
+    assert torch.allclose(plain, weighted, atol=1e-6)
+
+
+def test_weights_pull_centroids_towards_heavy_points() -> None:
+    x = torch.tensor([[[0.0], [1.0], [10.0]]])
+    c = kmeans(x, KMeansConfig(1, 3, 0), torch.tensor([[1.0, 1.0, 8.0]]))
+    assert abs(c.item() - 81.0 / 10.0) < 1e-5
+
+
+def test_same_seed_same_codebook_and_different_seed_differs() -> None:
+    x = torch.randn(2, 300, 4, generator=torch.Generator().manual_seed(2))
+    a = kmeans(x, KMeansConfig(8, 2, seed=7))
+    b = kmeans(x, KMeansConfig(8, 2, seed=7))
+    c = kmeans(x, KMeansConfig(8, 2, seed=8))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def _pq_err(x: torch.Tensor, s: int, k: int) -> float:
+    res = quantize_stream(x, s, KMeansConfig(k, 8, 0), StreamGeometry(x.shape[1], 0), "static")
+    return (res.recon - x).pow(2).mean().item()
+
+
+def test_error_does_not_grow_with_k_or_m() -> None:
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 512, 16, generator=gen) @ torch.randn(16, 16, generator=gen)
+    errs_k = [_pq_err(x, 4, k) for k in (4, 16, 64, 256)]
+    assert all(a >= b for a, b in zip(errs_k, errs_k[1:], strict=False)), errs_k
+    errs_m = [_pq_err(x, s, 16) for s in (16, 8, 4, 2)]  # m = 1, 2, 4, 8
+    assert all(a >= b for a, b in zip(errs_m, errs_m[1:], strict=False)), errs_m
+    assert errs_k[-1] < 0.5 * errs_k[0]
+
+
+def test_subspace_split_roundtrip() -> None:
+    x = torch.arange(2 * 3 * 8, dtype=torch.float32).view(2, 3, 8)
+    xs = to_subspaces(x, 2)
+    assert xs.shape == (8, 3, 2)
+    assert torch.equal(xs[1, 0], torch.tensor([2.0, 3.0]))
+    assert torch.equal(from_subspaces(xs, 2), x)
+
+
+def test_attention_through_ip_tables_equals_reconstructed_keys() -> None:
+    gen = torch.Generator().manual_seed(5)
+    m, k, s, n = 4, 16, 2, 50
+    codebook = torch.randn(m, k, s, generator=gen)
+    codes = torch.randint(0, k, (n, m), generator=gen)
+    q = torch.randn(3, m * s, generator=gen)
+    keys = decode(codebook, codes.T.contiguous()).permute(1, 0, 2).reshape(n, m * s)
+    scores = ip_table_scores(q, codebook, codes)
+    assert torch.allclose(scores, q @ keys.T, atol=1e-5)
+    assert torch.allclose(torch.softmax(scores, -1), torch.softmax(q @ keys.T, -1), atol=1e-6)

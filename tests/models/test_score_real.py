@@ -1,0 +1,60 @@
+"""models.score on real SmolLM2 activations (one shared capture per test session)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import models
+from models.capture import CaptureKey, load_capture
+from models.spec import parse_proxy
+
+PQ_SMALL = {"n_centroids": 32, "sink_tokens": 4, "window_tokens": 16}
+
+
+def test_fp16_is_near_exact_and_pq_is_not(tiny_proxy: dict, algo_cfg) -> None:
+    fp16 = models.score(algo_cfg("fp16"), tiny_proxy)
+    pq = models.score(algo_cfg("pq", **PQ_SMALL), tiny_proxy)
+    assert fp16.higher_is_better and fp16.name == "attn_snr_db"
+    assert fp16.metrics["rel_err"] < 2e-3
+    assert fp16.metrics["topk_recall"] > 0.99
+    assert 0.01 < pq.metrics["rel_err"] < 0.5
+    assert pq.value < fp16.value - 10
+    assert json.loads(json.dumps(pq.to_dict()))["metrics"]["rel_err"] == pq.metrics["rel_err"]
+
+
+def test_same_seed_same_numbers_and_result_cache(tiny_proxy: dict, algo_cfg) -> None:
+    cfg = tiny_proxy | {"result_cache": False}
+    a = models.score(algo_cfg("pq", **PQ_SMALL), cfg)
+    b = models.score(algo_cfg("pq", **PQ_SMALL), cfg)
+    assert a.metrics == b.metrics
+    c = models.score(algo_cfg("pq", **PQ_SMALL), cfg | {"seed": 1})
+    assert c.metrics != a.metrics
+    first = models.score(algo_cfg("pq", **PQ_SMALL), tiny_proxy)
+    again = models.score(algo_cfg("pq", **PQ_SMALL), tiny_proxy)
+    assert again.cached and again.to_dict() == first.to_dict() and first.metrics == a.metrics
+    assert list((Path(tiny_proxy["cache_dir"]) / "results").glob("*.json"))
+
+
+def test_more_bits_is_more_accurate(tiny_proxy: dict, algo_cfg) -> None:
+    vals = [models.score(algo_cfg("uniform", bits=b), tiny_proxy).value for b in (2, 3, 4, 8)]
+    assert vals == sorted(vals), vals
+    pq = [models.score(algo_cfg("pq", **PQ_SMALL | {"n_centroids": k}), tiny_proxy).value
+          for k in (8, 64, 240)]
+    assert pq == sorted(pq), pq
+
+
+def test_capture_holds_post_rope_keys_and_real_shapes(tiny_proxy: dict, algo_cfg) -> None:
+    spec = parse_proxy(tiny_proxy)
+    cap = load_capture(spec, CaptureKey("eval", spec.layers))
+    assert cap["k"].shape == (2, 2, 3, 320, 64)
+    assert cap["q_dec"].shape == (2, 2, 9, 64, 64)
+    assert torch.isfinite(cap["k"]).all()
+    assert cap["layers"].tolist() == [1, 20]
+
+
+def test_missing_model_path_is_a_clear_error(tiny_proxy: dict, algo_cfg) -> None:
+    cfg = tiny_proxy | {"model": {"source": "gguf", "path": "/no/such.gguf", "device": "cpu"}}
+    with pytest.raises(models.SpecError, match="proxy.model.path"):
+        models.score(algo_cfg("fp16"), cfg)
