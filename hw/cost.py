@@ -1,0 +1,61 @@
+"""The result of costing a design point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hw.fields import Num
+from hw.roofline import KernelCost
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Decode-step cost of a design point (arrays when the inputs are grids).
+
+    latency_s: one decode step (s); energy_j: per decode step (J), dynamic plus static power over the
+    step; kv_bytes: KV footprint of the batch; kv_bytes_split: codes / codebooks / full_precision;
+    fits: KV plus everything else resident there fits the KV's home memory; spill_bytes: KV that
+    does not fit and is read from host memory instead; max_context_tokens: the largest context
+    that fits; kernels: per-kernel cost with its bound and device.
+    """
+
+    latency_s: Num
+    energy_j: Num
+    kv_bytes: Num
+    kv_bytes_split: dict[str, Num]
+    fits: bool | np.ndarray
+    spill_bytes: Num
+    max_context_tokens: Num
+    kernels: dict[str, KernelCost]
+
+    @property
+    def breakdown(self) -> dict[str, Num]:
+        """Kernel name -> seconds."""
+        return {name: k.seconds for name, k in self.kernels.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of a scalar design point (raises on grids: index them first)."""
+        if np.ndim(self.latency_s):
+            raise ValueError("to_dict needs a scalar design point; this Cost holds a grid")
+        return {
+            "latency_s": float(self.latency_s),
+            "energy_j": float(self.energy_j),
+            "kv_bytes": float(self.kv_bytes),
+            "kv_bytes_split": {k: float(v) for k, v in self.kv_bytes_split.items()},
+            "fits": bool(self.fits),
+            "spill_bytes": float(self.spill_bytes),
+            "max_context_tokens": int(self.max_context_tokens),
+            "breakdown": {k: float(v.seconds) for k, v in self.kernels.items()},
+            "kernels": {
+                k: {
+                    "seconds": float(v.seconds),
+                    "energy_j": float(v.energy_j),
+                    "bound": str(v.bound),
+                    "device": v.device,
+                }
+                for k, v in self.kernels.items()
+            },
+        }

@@ -1,0 +1,128 @@
+"""DRAM-level timing of PIM work: streaming rows through PEs, lookups in open rows, refresh, and
+data movement between bank-side PEs and the buffer die.
+
+All functions work per PE (every PE of the device runs the same work in lockstep, as under
+all-bank PIM commands); they take and return `Num`, so grids broadcast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hw.fields import Num
+from hw.system import Pe, Pim
+
+
+@dataclass(frozen=True)
+class StreamTime:
+    """Time for every PE to read `bytes_per_bank` from each of its banks (s), and its parts."""
+
+    seconds: Num  # includes refresh
+    column_s: Num  # command-interval-limited column reads
+    activation_s: Num  # exposed activate/precharge time
+    activations_per_bank: Num
+
+
+def pe_count(pim: Pim, pe: Pe) -> Num:
+    return pim.banks / pe.banks_per_pe
+
+
+def cmd_s(pim: Pim, pe: Pe) -> Num:
+    """Seconds between consecutive column commands a PE can consume (all-bank command interval)."""
+    return pe.cmd_interval_cycles * pim.timings.tck_s
+
+
+def refresh_factor(pim: Pim) -> Num:
+    """Stretch of busy time by all-bank refresh: each tREFI loses tRFC (1 when refresh is off)."""
+    t = pim.timings
+    return 1.0 / (1.0 - t.t_rfc_cycles / t.t_refi_cycles) if pim.refresh else 1.0
+
+
+def stream(pim: Pim, pe: Pe, bytes_per_bank: Num) -> StreamTime:
+    """Stream `bytes_per_bank` from each bank through its PE, row by row.
+
+    A round opens one row in each of the PE's banks and reads its columns, one every command
+    interval. Without interleaving all banks activate together, then precharge (row cycle bounded by
+    tRAS + tRP); with interleaving the PE reads one bank while the others activate, so a round is the
+    longer of the PE's column time and one bank's own row cycle (>= tRC), plus one exposed tRCD.
+    """
+    t = pim.timings
+    tck = t.tck_s
+    cols = np.ceil(bytes_per_bank / pim.column_bytes)
+    rows = np.ceil(bytes_per_bank / pim.row_bytes)
+    cols_per_row = np.where(rows > 0, cols / np.maximum(rows, 1.0), 0.0)
+    t_col = cmd_s(pim, pe)
+    burst = pe.banks_per_pe * cols_per_row * t_col
+    t_rcd, t_rp, t_rtp = t.t_rcd_cycles * tck, t.t_rp_cycles * tck, t.t_rtp_cycles * tck
+    if pe.row_interleave:
+        own_cycle = np.maximum(t_rcd + cols_per_row * t_col + t_rtp + t_rp, t.t_rc_cycles * tck)
+        total = rows * np.maximum(burst, own_cycle) + np.where(rows > 0, t_rcd, 0.0)
+    else:
+        total = rows * (np.maximum(t_rcd + burst + t_rtp, t.t_ras_cycles * tck) + t_rp)
+    column_s = rows * burst
+    return StreamTime(
+        seconds=total * refresh_factor(pim),
+        column_s=column_s,
+        activation_s=total - column_s,
+        activations_per_bank=rows,
+    )
+
+
+def compute_s(pim: Pim, pe: Pe, macs_per_pe: Num) -> Num:
+    """Seconds for one PE to do `macs_per_pe` FP16 MACs (or comparable ops) at its lane rate."""
+    return macs_per_pe / (pe.lanes * pe.clock_hz)
+
+
+def bus_bw_bytes_per_s(pim: Pim) -> Num:
+    """Bank <-> buffer-die bandwidth of the whole device: one column per tCCD_S on each pseudo-channel."""
+    return pim.pchs * pim.column_bytes / (pim.timings.t_ccd_s_cycles * pim.timings.tck_s)
+
+
+def bus_s(pim: Pim, total_bytes: Num) -> Num:
+    """Seconds to move `total_bytes` between bank-side PEs and the buffer die (spread over all pCHs)."""
+    return total_bytes / bus_bw_bytes_per_s(pim) * refresh_factor(pim)
+
+
+def lookup_s(
+    pim: Pim, pe: Pe, lookups_per_pe: Num, table_rows: Num, switches_per_pe: Num, mode: str
+) -> tuple[Num, Num]:
+    """Seconds and activations for table lookups per PE under lookup `mode`.
+
+    intra_row: each column command in the open table row serves `lookups_per_cmd` lookups (1 for a
+    plain column path; wider with indirection hardware); a table wider than a row
+    misses the open row with probability 1 - 1/table_rows; `switches_per_pe` row switches (code row
+    <-> table rows) are paid on top. per_lookup_activation: every lookup opens, reads and closes a
+    row. pe_buffer: the table sits in PE registers, `lanes` lookups per PE cycle.
+    Returns (seconds, activations per PE).
+    """
+    t = pim.timings
+    tck = t.tck_s
+    t_col = cmd_s(pim, pe)
+    row_cycle = np.maximum(
+        (t.t_rcd_cycles + t.t_rtp_cycles + t.t_rp_cycles) * tck + t_col, t.t_rc_cycles * tck
+    )
+    if mode == "per_lookup_activation":
+        return lookups_per_pe * row_cycle * refresh_factor(pim), lookups_per_pe
+    if mode == "pe_buffer":
+        return lookups_per_pe / (pe.lanes * pe.clock_hz), 0.0 * lookups_per_pe
+    misses = lookups_per_pe * (1.0 - 1.0 / table_rows) + switches_per_pe
+    seconds = lookups_per_pe / pe.lookups_per_cmd * t_col + misses * (t.t_rp_cycles + t.t_rcd_cycles) * tck
+    return seconds * refresh_factor(pim), misses
+
+
+def with_compute(pim: Pim, st: StreamTime, compute_s: Num) -> tuple[Num, str | np.ndarray]:
+    """A PE overlaps its MACs with the column stream: time is the slower of the two.
+
+    Bound: "compute" when the MACs are slower, else "internal_bw" or "activation", whichever of
+    the column reads and the exposed row overheads is larger.
+    """
+    busy = compute_s * refresh_factor(pim)
+    seconds = np.maximum(st.seconds, busy)
+    if not any(np.ndim(x) for x in (st.seconds, st.column_s, st.activation_s, busy)):
+        if busy > st.seconds:
+            return float(seconds), "compute"
+        return float(seconds), "internal_bw" if st.column_s >= st.activation_s else "activation"
+    memory = np.where(np.asarray(st.column_s) >= st.activation_s, "internal_bw", "activation")
+    return seconds, np.where(busy > st.seconds, "compute", memory)

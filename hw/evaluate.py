@@ -1,0 +1,198 @@
+"""Compose a decode step: operators on their devices, KV home and spill, overlap, energy."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from hw.cost import Cost
+from hw.fields import Num
+from hw.footprint import fp_tokens, kv_footprint, max_context_tokens
+from hw.kernels import attention, cluster, dense, pq
+from hw.kernels.step import Step
+from hw.kv_format import ClusterSparseKv, Fp16Kv, KvFormat, PqKv, UniformKv
+from hw.roofline import KernelCost, scalar_or_array
+from hw.system import System
+from hw.workload import Workload
+
+FP16_BYTES = 2
+
+
+def resident_weight_bytes(step: Step, device: str) -> Num:
+    """Weights of the operators mapped to `device` (they live in its memory)."""
+    m, dev = step.model, step.system.mapping.devices
+    layers = m.n_layers
+    params = 0.0
+    params += layers * m.qkv_params_per_layer if dev["qkv_proj"] == device else 0.0
+    params += layers * m.o_params_per_layer if dev["o_proj"] == device else 0.0
+    params += layers * m.ffn_params_per_layer if dev["ffn"] == device else 0.0
+    params += m.lm_head_params if dev["lm_head"] == device else 0.0
+    return params * m.weight_bits / 8
+
+
+def kv_capacity_bytes(step: Step) -> Num:
+    """Capacity left for KV in its home memory after the weights that must live there."""
+    sysm = step.system
+    home = sysm.mapping.kv_home
+    if home == "host":
+        return sysm.host.capacity_bytes + 0.0 * step.context
+    if home == "gpu":
+        return sysm.gpu.mem_capacity_bytes - resident_weight_bytes(step, "gpu")
+    return step.pim.capacity_bytes - resident_weight_bytes(step, "pim")
+
+
+def gpu_prefill_s(step: Step) -> Num:
+    """GPU time of the prefill that PIM clustering can hide behind (compute roofline)."""
+    m, gpu = step.model, step.system.gpu
+    per_layer = m.qkv_params_per_layer + m.o_params_per_layer + m.ffn_params_per_layer
+    flops = 2 * m.n_layers * per_layer * step.batch * step.context
+    flops = flops + 2 * m.n_layers * step.q_heads_total * step.context**2 * m.head_dim  # causal q.K and p.V
+    return flops / (gpu.peak_flops * gpu.flops_efficiency)
+
+
+def projections(step: Step) -> dict[str, KernelCost]:
+    """Weight operators on their mapped devices (operators mapped to "none" are left out)."""
+    m = step.model
+    params = {
+        "qkv_proj": (m.qkv_params_per_layer, m.n_layers),
+        "o_proj": (m.o_params_per_layer, m.n_layers),
+        "ffn": (m.ffn_params_per_layer, m.n_layers),
+        "lm_head": (m.lm_head_params, 1.0),
+    }
+    devices = step.system.mapping.devices
+    return {op: dense.projection(step, op, *p) for op, p in params.items() if devices[op] != "none"}
+
+
+def pim_attention(step: Step) -> dict[str, KernelCost]:
+    """Attention kernels when the KV lives in PIM and attention runs there, by KV format."""
+    kv, ctx, m = step.kv, step.context, step.model
+    kernels: dict[str, KernelCost] = {"link_gpu_pim": attention.gpu_pim_link(step)}
+    if isinstance(kv, Fp16Kv):
+        kernels |= attention.pim_dense_attention(step, ctx, FP16_BYTES, 1.0)
+        kernels |= attention.softmax_and_movement(step, step.q_heads_total * ctx, 0.0)
+        return kernels
+    fp = fp_tokens(kv, ctx)
+    kernels["attn_fp_tokens"] = attention.fp_token_attention(step, fp)
+    rest = ctx - fp
+    if isinstance(kv, UniformKv):
+        bytes_per_elem = kv.bits / 8 + 2 * kv.scale_bytes / kv.group_size
+        kernels |= attention.pim_dense_attention(step, rest, bytes_per_elem, 2.0)
+        kernels |= attention.softmax_and_movement(step, step.q_heads_total * ctx, 0.0)
+        return kernels
+    if isinstance(kv, PqKv):
+        pq_kernels, partial_bytes = pq.pq_attention(step, kv, rest, gpu_prefill_s(step))
+        kernels |= pq_kernels
+        kernels |= attention.softmax_and_movement(step, step.q_heads_total * ctx, partial_bytes)
+        return kernels
+    assert isinstance(kv, ClusterSparseKv)
+    cs_kernels, read_tokens, scored = cluster.cluster_attention(step, kv, rest, gpu_prefill_s(step))
+    kernels |= cs_kernels
+    kernels |= attention.softmax_and_movement(
+        step, step.q_heads_total * (read_tokens + fp), scored * FP16_BYTES
+    )
+    del m
+    return kernels
+
+
+def gpu_side_attention(step: Step, kv_bytes: Num, home_bytes: Num, host_bytes: Num) -> dict[str, KernelCost]:
+    """Attention on the GPU over KV in its memory (`home_bytes`) and in host memory (`host_bytes`)."""
+    extra = 0.0
+    if isinstance(step.kv, PqKv):
+        d, k = step.model.head_dim, step.kv.n_centroids
+        extra = 2 * step.q_heads_total * k * d * 2 * step.model.n_layers  # inner-product tables, histograms
+    kernels = {"attention_gpu": attention.gpu_attention(step, home_bytes, extra)}
+    if step.system.mapping.kv_home == "host" or np.any(np.asarray(host_bytes) > 0):
+        kernels["kv_host_transfer"] = attention.host_kv_read(step, host_bytes)
+    del kv_bytes
+    return kernels
+
+
+def _scale_context(step: Step, fraction: Num) -> Step:
+    wl = dataclasses.replace(step.workload, context_tokens=step.context * fraction)
+    return dataclasses.replace(step, workload=wl)
+
+
+def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
+    """Cost one decode step of `workload` on `system` with KV format `kv` (pure; broadcasts grids)."""
+    step = Step(system=system, kv=kv, workload=workload)
+    fp = kv_footprint(kv, step.model, step.context, step.batch)
+    total = fp.total
+    capacity = kv_capacity_bytes(step)
+    fits = total <= capacity
+    home = system.mapping.kv_home
+    spill = 0.0 * total if home == "host" else np.maximum(0.0, total - np.maximum(capacity, 0.0))
+    kernels = projections(step)
+    where = system.mapping.devices["attention"]
+    if where == "pim":
+        resident = 1.0 - spill / total
+        kernels |= pim_attention(_scale_context(step, resident))
+        if np.any(np.asarray(spill) > 0):
+            spilled = _scale_context(step, 1.0 - resident)
+            kernels |= gpu_side_attention(spilled, spill, 0.0 * spill, spill)
+    elif where == "gpu":
+        host_bytes = total if home == "host" else spill
+        kernels |= gpu_side_attention(step, total, total - host_bytes, host_bytes)
+    latency = step_latency(system, kernels)
+    static_w = system.gpu.static_power_w
+    if system.pim is not None:
+        static_w = static_w + system.pim.energy.static_power_w_per_stack * system.pim.stacks
+    energy = sum((k.energy_j for k in kernels.values()), start=0.0 * latency) + static_w * latency
+    cost = Cost(
+        latency_s=latency,
+        energy_j=energy,
+        kv_bytes=total,
+        kv_bytes_split={"codes": fp.codes, "codebooks": fp.codebooks, "full_precision": fp.full_precision},
+        fits=fits,
+        spill_bytes=spill,
+        max_context_tokens=max_context_tokens(kv, step.model, step.batch, capacity),
+        kernels=kernels,
+    )
+    return broadcast_cost(cost)
+
+
+def broadcast_cost(cost: Cost) -> Cost:
+    """Give every output the grid's full shape (views, no copies); scalars stay Python scalars."""
+    leaves = [
+        cost.latency_s,
+        cost.energy_j,
+        cost.kv_bytes,
+        cost.fits,
+        cost.spill_bytes,
+        cost.max_context_tokens,
+    ]
+    leaves += list(cost.kv_bytes_split.values())
+    leaves += [x for k in cost.kernels.values() for x in (k.seconds, k.energy_j, k.bound)]
+    shape = np.broadcast_shapes(*(np.shape(x) for x in leaves))
+
+    def fit(x: Num) -> Num:
+        return scalar_or_array(x) if not shape else np.broadcast_to(x, shape)
+
+    def fit_bound(b: object) -> object:
+        return str(b) if not shape else np.broadcast_to(np.asarray(b), shape)
+
+    return Cost(
+        latency_s=fit(cost.latency_s),
+        energy_j=fit(cost.energy_j),
+        kv_bytes=fit(cost.kv_bytes),
+        kv_bytes_split={k: fit(v) for k, v in cost.kv_bytes_split.items()},
+        fits=bool(cost.fits) if not shape else np.broadcast_to(np.asarray(cost.fits, dtype=bool), shape),
+        spill_bytes=fit(cost.spill_bytes),
+        max_context_tokens=fit(cost.max_context_tokens),
+        kernels={
+            name: dataclasses.replace(
+                k, seconds=fit(k.seconds), energy_j=fit(k.energy_j), bound=fit_bound(k.bound)
+            )
+            for name, k in cost.kernels.items()
+        },
+    )
+
+
+def step_latency(system: System, kernels: dict[str, KernelCost]) -> Num:
+    """Serial sum of all kernels, or, when GPU and PIM may overlap, the busiest device's sum."""
+    per_device: dict[str, Num] = {}
+    for k in kernels.values():
+        per_device[k.device] = per_device.get(k.device, 0.0) + k.seconds
+    if system.mapping.overlap:
+        return np.maximum.reduce(np.broadcast_arrays(*per_device.values())) if per_device else 0.0
+    return sum(per_device.values(), start=0.0)

@@ -1,0 +1,111 @@
+"""KV-cache bytes per format, split into codes, codebooks (quantizer parameters) and FP16 tokens.
+
+Totals cover the whole batch, every layer and every KV head, K and V. The footprint is affine in the
+context length above a small knee (sinks + recent window), which is what max_context_tokens solves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hw.fields import Num
+from hw.kv_format import ClusterSparseKv, Fp16Kv, KvFormat, PqKv, UniformKv
+from hw.model_shape import ModelShape
+
+FP16_BYTES = 2
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """KV bytes of the whole batch (all layers, KV heads, K and V)."""
+
+    codes: Num
+    codebooks: Num  # codebooks, centroids, or uniform scales and zero points
+    full_precision: Num
+
+    @property
+    def total(self) -> Num:
+        return self.codes + self.codebooks + self.full_precision
+
+
+def fp_tokens(fmt: KvFormat, context_tokens: Num) -> Num:
+    """Tokens kept in FP16 (sinks + recent window, capped by the context)."""
+    if isinstance(fmt, Fp16Kv):
+        return context_tokens
+    return np.minimum(context_tokens, fmt.sink_tokens + fmt.window_tokens)
+
+
+def kv_footprint(fmt: KvFormat, model: ModelShape, context_tokens: Num, batch: Num) -> Footprint:
+    """Bytes of the KV cache at `context_tokens` tokens per sequence."""
+    slices = 2 * model.n_layers * model.n_kv_heads * batch  # (K or V) x layer x kv head x sequence
+    d = model.head_dim
+    fp = fp_tokens(fmt, context_tokens)
+    rest = context_tokens - fp
+    full_precision = slices * fp * d * FP16_BYTES
+    zero = 0.0 * full_precision
+    if isinstance(fmt, Fp16Kv):
+        return Footprint(codes=zero, codebooks=zero, full_precision=full_precision)
+    if isinstance(fmt, UniformKv):
+        codes = slices * rest * d * fmt.bits / 8
+        # keys: a scale+zero per channel per group of group_size tokens; values: per token per
+        # group of group_size channels. Half the slices are keys, half values.
+        key_groups = np.ceil(rest / fmt.group_size) * d
+        value_groups = rest * np.ceil(d / fmt.group_size)
+        scales = slices / 2 * (key_groups + value_groups) * 2 * fmt.scale_bytes
+        return Footprint(codes=codes, codebooks=scales, full_precision=full_precision)
+    if isinstance(fmt, PqKv):
+        m = d / fmt.subvector_dim
+        codes = slices * rest * m * fmt.code_bits / 8
+        return Footprint(
+            codes=codes,
+            codebooks=slices * codebook_copies(fmt, context_tokens) * fmt.n_centroids * d * FP16_BYTES,
+            full_precision=full_precision,
+        )
+    assert isinstance(fmt, ClusterSparseKv)
+    # Clustering reorders tokens but keeps them all in FP16; centroids are per key slice.
+    clusters = np.ceil(rest / fmt.cluster_tokens)
+    return Footprint(
+        codes=zero,
+        codebooks=slices / 2 * clusters * d * FP16_BYTES,
+        full_precision=full_precision + slices * rest * d * FP16_BYTES,
+    )
+
+
+def codebook_copies(fmt: PqKv, context_tokens: Num) -> Num:
+    """Codebooks kept per slice: one, or one per window under the windowed refresh policy."""
+    if fmt.refresh == "windowed":
+        return np.maximum(1.0, np.ceil(context_tokens / fmt.refresh_window_tokens))
+    return 1.0 + 0.0 * context_tokens
+
+
+def max_context_tokens(fmt: KvFormat, model: ModelShape, batch: Num, capacity_bytes: Num) -> Num:
+    """Largest context whose KV fits in `capacity_bytes` (0 when even one token does not).
+
+    Above the knee (sinks + window) the footprint is bounded by an affine function of the context,
+    (windowed codebooks amortised per token plus one whole copy), so the answer is conservative.
+    """
+    knee = fp_tokens(fmt, np.inf) if not isinstance(fmt, Fp16Kv) else 0.0
+    at_knee = kv_footprint(fmt, model, np.maximum(knee, 1.0), batch).total
+    fp_per_token = 2 * model.n_layers * model.n_kv_heads * batch * model.head_dim * FP16_BYTES
+    big = 1 << 22
+    slope = _slope(fmt, model, batch, knee, big)
+    intercept = kv_footprint(fmt, model, knee + big, batch).total - slope * (knee + big)
+    if isinstance(fmt, PqKv) and fmt.refresh == "windowed":
+        per_copy = (
+            2 * model.n_layers * model.n_kv_heads * batch * fmt.n_centroids * model.head_dim * FP16_BYTES
+        )
+        intercept = intercept + per_copy
+    above = np.floor((capacity_bytes - intercept) / slope)
+    below = np.floor(capacity_bytes / fp_per_token)
+    tokens = np.where(capacity_bytes >= at_knee, np.maximum(above, knee), np.minimum(below, knee))
+    tokens = np.maximum(tokens, 0.0)
+    return tokens if np.ndim(tokens) else float(tokens)
+
+
+def _slope(fmt: KvFormat, model: ModelShape, batch: Num, knee: Num, span: int) -> Num:
+    """Bytes per extra token above the knee, measured over a span of whole groups and windows."""
+    lo = kv_footprint(fmt, model, knee + span, batch)
+    hi = kv_footprint(fmt, model, knee + 2 * span, batch)
+    return (hi.total - lo.total) / span

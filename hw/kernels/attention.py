@@ -1,0 +1,158 @@
+"""Dense attention (FP16 or uniform int-k) on PIM PEs, the score/softmax round trip between bank
+PEs and the buffer die, the GPU <-> PIM transfers, and attention on the GPU over local or host KV.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hw import dram
+from hw.energy import PJ, move_j, read_j
+from hw.fields import Num
+from hw.kernels.dense import gpu_roofline
+from hw.kernels.step import Step, per_bank
+from hw.kernels.transfer import link_transfer, nonzero_transfers
+from hw.roofline import KernelCost
+
+FP16_BYTES = 2
+SOFTMAX_OPS_PER_SCORE = 5  # max, subtract, exp, sum, divide
+SOFTMAX_GPU_FLOPS_PER_SCORE = 5
+
+
+def pim_gemv_phase(step: Step, tensor_bytes_layer: Num, macs_layer: Num) -> KernelCost:
+    """One attention GEMV (q.K^T or p.V) over all layers on the attention PEs.
+
+    `tensor_bytes_layer` is striped over every bank; the MACs split evenly over the PEs.
+    """
+    pim, pe = step.pim, step.attention_pe
+    st = dram.stream(pim, pe, per_bank(tensor_bytes_layer, pim.banks))
+    seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs_layer / step.pes(pe)))
+    energy = read_j(pim, pe.placement, tensor_bytes_layer, st.activations_per_bank * pim.banks)
+    energy = energy + macs_layer * pe.energy_pj_per_mac * PJ
+    layers = step.model.n_layers
+    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound=bound, device="pim")
+
+
+def token_partitions(step: Step) -> Num:
+    """PEs that share one (sequence, KV head): each produces a partial output to be reduced."""
+    return np.maximum(1.0, step.pes(step.attention_pe) / step.kv_heads_total)
+
+
+def pim_dense_attention(
+    step: Step, tokens: Num, bytes_per_token_elem: Num, ops_per_mac: Num
+) -> dict[str, KernelCost]:
+    """q.K^T and p.V over `tokens` tokens whose elements take `bytes_per_token_elem` bytes each.
+
+    K and V of a KV head are read once and used by all its query heads (GQA): MACs scale with the
+    query heads, bytes with the KV heads. `ops_per_mac` > 1 covers dequantisation work.
+    """
+    d = step.model.head_dim
+    tensor_bytes = step.kv_heads_total * tokens * d * bytes_per_token_elem
+    macs = step.q_heads_total * tokens * d * ops_per_mac
+    return {
+        "attn_score": pim_gemv_phase(step, tensor_bytes, macs),
+        "attn_value": pim_gemv_phase(step, tensor_bytes, macs),
+    }
+
+
+def softmax_and_movement(step: Step, scores_layer: Num, up_extra_bytes_layer: Num) -> dict[str, KernelCost]:
+    """Scores up to the softmax unit, probabilities back down, plus extra partial results up.
+
+    `scores_layer`: scores per layer over the batch; `up_extra_bytes_layer`: other bank -> buffer
+    bytes per layer (partial scores or outputs). Softmax runs on the buffer-die PE or on the GPU.
+    """
+    pim, pe = step.pim, step.attention_pe
+    layers = step.model.n_layers
+    score_bytes = scores_layer * FP16_BYTES
+    partial_out = step.q_heads_total * step.model.head_dim * FP16_BYTES * token_partitions(step)
+    moved = up_extra_bytes_layer + partial_out
+    kernels: dict[str, KernelCost] = {}
+    if pim.softmax_on == "buffer_die":
+        moved = moved + 2 * score_bytes
+        buf = pim.pes["buffer_die"]
+        ops = scores_layer * SOFTMAX_OPS_PER_SCORE
+        busy = dram.compute_s(pim, buf, ops / step.pes(buf)) * dram.refresh_factor(pim)
+        kernels["attn_softmax"] = KernelCost(
+            seconds=layers * busy,
+            energy_j=layers * ops * buf.energy_pj_per_mac * PJ,
+            bound="compute",
+            device="pim",
+        )
+    else:
+        link = link_transfer(pim.link, 2 * score_bytes * layers, nonzero_transfers(score_bytes, 2 * layers))
+        flops = scores_layer * SOFTMAX_GPU_FLOPS_PER_SCORE * layers
+        gpu = gpu_roofline(step, flops, 2 * score_bytes * layers)
+        moved = moved + 2 * score_bytes
+        kernels["attn_softmax"] = KernelCost(
+            seconds=gpu.seconds + link.seconds,
+            energy_j=gpu.energy_j + link.energy_j,
+            bound="link",
+            device="link",
+        )
+    if pe.placement == "buffer_die":
+        moved = 0.0 * moved
+    kernels["pim_data_movement"] = KernelCost(
+        seconds=layers * dram.bus_s(pim, moved),
+        energy_j=layers * move_j(pim, pe.placement, moved),
+        bound="internal_bw",
+        device="pim",
+    )
+    return kernels
+
+
+def gpu_pim_link(step: Step) -> KernelCost:
+    """q, new k and v to the PIM and the attention output back, each layer (two transfers)."""
+    d = step.model.head_dim
+    per_layer = (2 * step.q_heads_total + 2 * step.kv_heads_total) * d * FP16_BYTES
+    layers = step.model.n_layers
+    return link_transfer(step.pim.link, per_layer * layers, 2 * layers)
+
+
+def gpu_attention(step: Step, local_bytes: Num, extra_flops: Num = 0.0) -> KernelCost:
+    """Attention on the GPU reading `local_bytes` of KV from its own memory."""
+    flops = 4 * step.q_heads_total * step.context * step.model.head_dim * step.model.n_layers + extra_flops
+    return gpu_roofline(step, flops, local_bytes)
+
+
+def host_kv_read(step: Step, host_bytes: Num) -> KernelCost:
+    """KV that lives in host memory crosses the host link every decode step (one transfer a layer)."""
+    layers = step.model.n_layers
+    return link_transfer(
+        step.system.host_link, host_bytes, nonzero_transfers(host_bytes, layers), host=step.system.host
+    )
+
+
+def fp_token_attention(step: Step, tokens: Num) -> KernelCost:
+    """Dense FP16 attention over the full-precision tokens (sinks, recent window) of a compressed cache."""
+    phases = pim_dense_attention(step, tokens, FP16_BYTES, 1.0)
+    score, value = phases["attn_score"], phases["attn_value"]
+    return KernelCost(
+        seconds=score.seconds + value.seconds,
+        energy_j=score.energy_j + value.energy_j,
+        bound=score.bound,
+        device="pim",
+    )
+
+
+def pim_bulk(step: Step, data_bytes: Num, macs: Num, passes: Num = 1.0) -> tuple[Num, Num]:
+    """Seconds and energy of `passes` sweeps over `data_bytes` spread over all banks, with `macs`
+    MACs spread over all attention PEs (k-means style bulk work)."""
+    pim, pe = step.pim, step.attention_pe
+    st = dram.stream(pim, pe, per_bank(data_bytes, pim.banks))
+    busy = dram.compute_s(pim, pe, macs / step.pes(pe)) * dram.refresh_factor(pim)
+    seconds = np.maximum(passes * st.seconds, busy)
+    energy = passes * read_j(pim, pe.placement, data_bytes, st.activations_per_bank * pim.banks)
+    return seconds, energy + macs * pe.energy_pj_per_mac * PJ
+
+
+def amortised_prefill(step: Step, seconds: Num, energy: Num, gpu_prefill_s: Num) -> KernelCost:
+    """Prefill-time PIM work spread over the decode steps; only what outlasts the GPU prefill shows."""
+    exposed = np.maximum(0.0, seconds - gpu_prefill_s)
+    steps = step.workload.decode_steps
+    bound = np.where(np.asarray(exposed) > 0, "compute", "hidden")
+    return KernelCost(
+        seconds=exposed / steps,
+        energy_j=energy / steps,
+        bound=bound if np.ndim(bound) else str(bound),
+        device="pim",
+    )

@@ -1,0 +1,101 @@
+"""STARC cluster-sparse attention on PIM (arXiv 2505.05772; DOMAIN.md section 2).
+
+Keys are clustered after prefill; each cluster (cluster_tokens tokens) is stored contiguously and
+aligned to DRAM rows. A decode step scores q against every centroid, selects whole clusters until
+token_budget tokens, and reads only those (K and V, padded to whole rows). New tokens wait in an
+always-read buffer (on average half of recluster_interval) that is clustered every
+recluster_interval steps. Selection happens per KV head (its query heads' scores summed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hw import dram
+from hw.energy import PJ, read_j
+from hw.fields import Num
+from hw.kernels.attention import FP16_BYTES, amortised_prefill, fp_token_attention, pim_bulk, pim_gemv_phase
+from hw.kernels.step import Step
+from hw.kv_format import ClusterSparseKv
+from hw.roofline import KernelCost
+
+
+def buffer_tokens(kv: ClusterSparseKv, tokens: Num) -> Num:
+    """Unclustered recent tokens, on average half a re-clustering interval."""
+    return np.minimum(tokens, kv.recluster_interval / 2)
+
+
+def clusters(kv: ClusterSparseKv, tokens: Num) -> Num:
+    return np.ceil((tokens - buffer_tokens(kv, tokens)) / kv.cluster_tokens)
+
+
+def selected_clusters(kv: ClusterSparseKv, tokens: Num) -> Num:
+    return np.minimum(clusters(kv, tokens), np.ceil(kv.token_budget / kv.cluster_tokens))
+
+
+def selected_reads(step: Step, kv: ClusterSparseKv, tokens: Num) -> KernelCost:
+    """Read the selected clusters' K and V rows and do the two GEMVs on them.
+
+    Clusters land on banks round-robin, so the busiest bank holds ceil(selected / banks) clusters.
+    """
+    pim, pe = step.pim, step.attention_pe
+    d = step.model.head_dim
+    rows_per_cluster = np.ceil(kv.cluster_tokens * d * FP16_BYTES / pim.row_bytes)
+    per_bank_clusters = np.ceil(step.kv_heads_total * selected_clusters(kv, tokens) / pim.banks)
+    bytes_per_bank = per_bank_clusters * rows_per_cluster * pim.row_bytes
+    st = dram.stream(pim, pe, bytes_per_bank)
+    macs_per_pe = per_bank_clusters * pe.banks_per_pe * kv.cluster_tokens * d * step.model.gqa_group
+    seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs_per_pe))
+    read_bytes = step.kv_heads_total * selected_clusters(kv, tokens) * rows_per_cluster * pim.row_bytes
+    macs = step.q_heads_total * selected_clusters(kv, tokens) * kv.cluster_tokens * d
+    energy = (
+        read_j(pim, pe.placement, read_bytes, read_bytes / pim.row_bytes) + macs * pe.energy_pj_per_mac * PJ
+    )
+    layers = 2 * step.model.n_layers  # K then V
+    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound=bound, device="pim")
+
+
+def cluster_attention(
+    step: Step, kv: ClusterSparseKv, tokens: Num, gpu_prefill_s: Num
+) -> tuple[dict[str, KernelCost], Num, Num]:
+    """Kernels for `tokens` clusterable tokens; also the tokens read and the centroid scores per layer."""
+    d = step.model.head_dim
+    n_c = clusters(kv, tokens)
+    buf = buffer_tokens(kv, tokens)
+    centroid_bytes = step.kv_heads_total * n_c * d * FP16_BYTES
+    selected = selected_clusters(kv, tokens)
+    select_ops = step.q_heads_total * n_c * np.log2(n_c + 1)
+    pim = step.pim
+    select_pe = pim.pes.get("buffer_die", step.attention_pe)
+    select_s = dram.compute_s(pim, select_pe, select_ops / step.pes(select_pe)) * step.model.n_layers
+    slices = step.kv_heads_total * step.model.n_layers  # key slices
+    interval = kv.recluster_interval
+    re_s, re_j = pim_bulk(
+        step,
+        slices * interval * d * FP16_BYTES,
+        kv.kmeans_iters * slices * interval * np.ceil(interval / kv.cluster_tokens) * d,
+        passes=kv.kmeans_iters,
+    )
+    pre_s, pre_j = pim_bulk(
+        step,
+        slices * step.context * d * FP16_BYTES,
+        kv.kmeans_iters * slices * step.context * n_c * d,
+        passes=kv.kmeans_iters,
+    )
+    kernels = {
+        "cs_centroid_score": pim_gemv_phase(step, centroid_bytes, step.q_heads_total * n_c * d),
+        "cs_select": KernelCost(
+            seconds=select_s,
+            energy_j=select_ops * step.model.n_layers * select_pe.energy_pj_per_mac * PJ,
+            bound="compute",
+            device="pim",
+        ),
+        "cs_cluster_reads": selected_reads(step, kv, tokens),
+        "cs_buffer_tokens": fp_token_attention(step, buf),
+        "cs_recluster": KernelCost(
+            seconds=re_s / interval, energy_j=re_j / interval, bound="compute", device="pim"
+        ),
+        "cs_prefill_kmeans": amortised_prefill(step, pre_s, pre_j, gpu_prefill_s),
+    }
+    read_tokens = np.minimum(selected * kv.cluster_tokens, tokens - buf) + buf
+    return kernels, read_tokens, step.q_heads_total * n_c

@@ -1,0 +1,209 @@
+"""AQPIM product-quantized attention on PIM, computed directly on the codes.
+
+Layout (AQPIM: one subvector per bank): each PE owns one subspace j of a group of tokens of one
+(sequence, KV head); the m PEs of a token group hold the m subspaces, and the tokens of a KV head
+are split over `partitions` such groups. Each PE keeps its subspace codebook (K x s FP16).
+
+Per layer and decode step:
+- ip_table: every PE builds IP[c] = q_j . C_j[c] for each query head of its KV head (K s MACs) and
+  writes the K FP16 entries into a DRAM row (or keeps them in its buffer, `pq_lookup: pe_buffer`);
+- score_lookup: the PE streams its codes in chunks that fit half its buffer and, per code and query
+  head, reads IP[code] from the open table row ("intra-row indirection"); row switches per chunk;
+- the m partial scores of every token go to the buffer die to be summed, then softmax;
+- value_accumulate: probabilities come back, each PE adds p into a K-bin histogram of its V codes
+  (read-modify-write in an open row), then multiplies the histogram by its V codebook (K s MACs);
+- encode: the new K and V token is assigned to the nearest centroid (K s MACs and K compares in
+  every subspace PE);
+- amortised: prefill k-means (hidden under the GPU's prefill when shorter) and codebook refresh.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hw import dram
+from hw.energy import PJ, activation_j, read_j
+from hw.fields import Num
+from hw.kernels.attention import amortised_prefill, pim_bulk
+from hw.kernels.step import Step, per_bank
+from hw.kv_format import PqKv
+from hw.roofline import KernelCost
+
+FP16_BYTES = 2
+RMW_COMMANDS = 2  # a histogram update reads and writes one column
+
+
+def subspaces(step: Step, kv: PqKv) -> Num:
+    return step.model.head_dim / kv.subvector_dim
+
+
+def units_per_pe(step: Step, kv: PqKv, tensors: Num = 1.0) -> Num:
+    """(sequence, KV head, subspace) slices each PE serves, at least one (replicas split tokens)."""
+    return np.maximum(1.0, step.kv_heads_total * subspaces(step, kv) * tensors / step.pes(step.attention_pe))
+
+
+def table_fits_buffer(step: Step, kv: PqKv) -> Num:
+    """Whether the inner-product tables of one KV head's query heads fit half the PE buffer."""
+    table = step.model.gqa_group * kv.n_centroids * FP16_BYTES
+    return table <= step.attention_pe.buffer_bytes / 2
+
+
+def _lookup(step: Step, kv: PqKv, lookups: Num, code_bytes: Num, rmw: float) -> tuple[Num, Num, str]:
+    """Seconds and activations per PE for `lookups` table accesses, with code chunks of half a buffer."""
+    pim, pe = step.pim, step.attention_pe
+    g = step.model.gqa_group
+    table_rows = np.ceil(kv.n_centroids * FP16_BYTES / pim.row_bytes)
+    chunk = np.maximum(pe.buffer_bytes / 2, pim.column_bytes)
+    switches = np.ceil(code_bytes / chunk) * (1 + g)
+    row_s, row_acts = dram.lookup_s(pim, pe, lookups * rmw, table_rows, switches, mode="intra_row")
+    if pim.pq_lookup == "intra_row":
+        return row_s, row_acts, "command"
+    mode_s, mode_acts = dram.lookup_s(pim, pe, lookups * rmw, table_rows, switches, mode=pim.pq_lookup)
+    if pim.pq_lookup == "per_lookup_activation":
+        return mode_s, mode_acts, "activation"
+    fits = table_fits_buffer(step, kv)
+    return np.where(fits, mode_s, row_s), np.where(fits, mode_acts, row_acts), "compute"
+
+
+def _per_layer(step: Step, seconds: Num, energy: Num, bound: object) -> KernelCost:
+    layers = step.model.n_layers
+    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound=bound, device="pim")
+
+
+def ip_table(step: Step, kv: PqKv) -> KernelCost:
+    pim, pe = step.pim, step.attention_pe
+    u = units_per_pe(step, kv)
+    g = step.model.gqa_group
+    macs = u * g * kv.n_centroids * kv.subvector_dim
+    codebook_bytes = u * kv.n_centroids * kv.subvector_dim * FP16_BYTES
+    table_bytes = u * g * kv.n_centroids * FP16_BYTES
+    st = dram.stream(pim, pe, (codebook_bytes + table_bytes) / pe.banks_per_pe)
+    seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs))
+    n = step.pes(pe)
+    energy = read_j(
+        pim, pe.placement, (codebook_bytes + table_bytes) * n, st.activations_per_bank * pim.banks
+    )
+    energy = energy + macs * n * pe.energy_pj_per_mac * PJ
+    return _per_layer(step, seconds, energy, bound)
+
+
+def score_lookup(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
+    """Read every code once per KV head, look it up in each query head's table, add."""
+    pim, pe = step.pim, step.attention_pe
+    n = step.pes(pe)
+    m = subspaces(step, kv)
+    code_bytes = step.kv_heads_total * tokens * m * kv.code_bits / 8
+    lookups = step.q_heads_total * tokens * m / n
+    st = dram.stream(pim, pe, per_bank(code_bytes, pim.banks))
+    look_s, acts, look_bound = _lookup(step, kv, lookups, code_bytes / n, 1.0)
+    add_s = dram.compute_s(pim, pe, lookups)
+    seconds = st.seconds + np.maximum(look_s, add_s)
+    energy = read_j(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks)
+    energy = (
+        energy
+        + activation_j(pim, acts * n)
+        + lookups * n * (pim.column_bytes * 8 * pim.energy.cell_pj_per_bit + pe.energy_pj_per_mac) * PJ
+    )
+    bound = np.where(np.asarray(add_s) > look_s, "compute", look_bound)
+    return _per_layer(step, seconds, energy, bound if np.ndim(bound) else str(bound))
+
+
+def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
+    """Histogram of probabilities per V centroid (read-modify-write lookups), times the codebook."""
+    pim, pe = step.pim, step.attention_pe
+    n = step.pes(pe)
+    m = subspaces(step, kv)
+    code_bytes = step.kv_heads_total * tokens * m * kv.code_bits / 8
+    updates = step.q_heads_total * tokens * m / n
+    st = dram.stream(pim, pe, per_bank(code_bytes, pim.banks))
+    look_s, acts, look_bound = _lookup(step, kv, updates, code_bytes / n, RMW_COMMANDS)
+    u = units_per_pe(step, kv)
+    macs = updates + u * step.model.gqa_group * kv.n_centroids * kv.subvector_dim
+    mac_s = dram.compute_s(pim, pe, macs)
+    seconds = st.seconds + np.maximum(look_s, mac_s)
+    energy = read_j(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks)
+    energy = (
+        energy
+        + activation_j(pim, acts * n)
+        + (
+            updates * n * RMW_COMMANDS * pim.column_bytes * 8 * pim.energy.cell_pj_per_bit
+            + macs * n * pe.energy_pj_per_mac
+        )
+        * PJ
+    )
+    bound = np.where(np.asarray(mac_s) > look_s, "compute", look_bound)
+    return _per_layer(step, seconds, energy, bound if np.ndim(bound) else str(bound))
+
+
+def partial_score_bytes(step: Step, kv: PqKv, tokens: Num) -> Num:
+    """Bank -> buffer bytes per layer: one FP16 partial score per token, query head and subspace."""
+    return step.q_heads_total * tokens * subspaces(step, kv) * FP16_BYTES
+
+
+def encode(step: Step, kv: PqKv) -> KernelCost:
+    """Assign the step's new K and V vectors to their nearest centroid in every subspace."""
+    pim, pe = step.pim, step.attention_pe
+    u = units_per_pe(step, kv, tensors=2.0)
+    macs = u * kv.n_centroids * (kv.subvector_dim + 1)  # distances plus running-min compares
+    codebook_bytes = u * kv.n_centroids * kv.subvector_dim * FP16_BYTES
+    st = dram.stream(pim, pe, codebook_bytes / pe.banks_per_pe)
+    seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs))
+    n = step.pes(pe)
+    energy = read_j(pim, pe.placement, codebook_bytes * n, st.activations_per_bank * pim.banks)
+    energy = energy + macs * n * pe.energy_pj_per_mac * PJ
+    return _per_layer(step, seconds, energy, bound)
+
+
+def kmeans_seconds_energy(step: Step, kv: PqKv, tokens: Num, iters: Num) -> tuple[Num, Num]:
+    """k-means over `tokens` tokens in every subspace of K and V, all layers, on the attention PEs.
+
+    Each iteration reads the subvectors (FP16) and does K s MACs plus K compares per subvector (the
+    running argmin stays in the bank PE), then one add per element into the centroid sums.
+    """
+    slices = step.kv_heads_total * 2 * step.model.n_layers
+    data_bytes = slices * tokens * step.model.head_dim * FP16_BYTES
+    per_subvector = kv.n_centroids * (kv.subvector_dim + 1) + kv.subvector_dim
+    macs = iters * slices * tokens * subspaces(step, kv) * per_subvector
+    return pim_bulk(step, data_bytes, macs, passes=iters)
+
+
+def prefill_clustering(step: Step, kv: PqKv, gpu_prefill_s: Num) -> KernelCost:
+    """Prefill k-means amortised over the decode steps; only what outlasts the GPU prefill is exposed."""
+    seconds, energy = kmeans_seconds_energy(step, kv, step.context, kv.kmeans_iters)
+    return amortised_prefill(step, seconds, energy, gpu_prefill_s)
+
+
+def codebook_refresh(step: Step, kv: PqKv) -> KernelCost:
+    """Refresh policy cost per step: windowed re-clusters each window's tokens once per window;
+    online rewrites the codebooks every `refresh_interval` steps; static costs nothing."""
+    pim, pe = step.pim, step.attention_pe
+    if kv.refresh == "static":
+        return KernelCost(seconds=0.0, energy_j=0.0, bound="none", device="pim")
+    codebook_bytes = (
+        2 * step.kv_heads_total * step.model.n_layers * kv.n_centroids * step.model.head_dim * FP16_BYTES
+    )
+    copy = dram.stream(pim, pe, 2 * per_bank(codebook_bytes, pim.banks))
+    copy_j = 2 * read_j(pim, pe.placement, codebook_bytes, copy.activations_per_bank * pim.banks)
+    if kv.refresh == "windowed":
+        w = kv.refresh_window_tokens
+        km_s, km_j = kmeans_seconds_energy(step, kv, w, kv.kmeans_iters)
+        return KernelCost(
+            seconds=(km_s + copy.seconds) / w, energy_j=(km_j + copy_j) / w, bound="compute", device="pim"
+        )
+    every = kv.refresh_interval
+    return KernelCost(
+        seconds=copy.seconds / every, energy_j=copy_j / every, bound="internal_bw", device="pim"
+    )
+
+
+def pq_attention(step: Step, kv: PqKv, tokens: Num, gpu_prefill_s: Num) -> tuple[dict[str, KernelCost], Num]:
+    """All PQ kernels for `tokens` quantized tokens; also returns bank -> buffer partial-score bytes."""
+    kernels = {
+        "pq_ip_table": ip_table(step, kv),
+        "pq_score_lookup": score_lookup(step, kv, tokens),
+        "pq_value_accumulate": value_accumulate(step, kv, tokens),
+        "pq_encode": encode(step, kv),
+        "pq_prefill_kmeans": prefill_clustering(step, kv, gpu_prefill_s),
+        "pq_codebook_refresh": codebook_refresh(step, kv),
+    }
+    return kernels, partial_score_bytes(step, kv, tokens)

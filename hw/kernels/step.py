@@ -1,0 +1,62 @@
+"""The shared view of one design point that kernels read: hardware, KV format, model, workload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hw.fields import Num
+from hw.kv_format import KvFormat
+from hw.model_shape import ModelShape
+from hw.system import Pe, Pim, System
+from hw.workload import Workload
+
+
+@dataclass(frozen=True)
+class Step:
+    system: System
+    kv: KvFormat
+    workload: Workload
+
+    @property
+    def model(self) -> ModelShape:
+        return self.workload.model
+
+    @property
+    def batch(self) -> Num:
+        return self.workload.batch
+
+    @property
+    def context(self) -> Num:
+        return self.workload.context_tokens
+
+    @property
+    def q_heads_total(self) -> Num:
+        """Query heads of one layer over the batch."""
+        return self.batch * self.model.n_q_heads
+
+    @property
+    def kv_heads_total(self) -> Num:
+        return self.batch * self.model.n_kv_heads
+
+    @property
+    def pim(self) -> Pim:
+        assert self.system.pim is not None
+        return self.system.pim
+
+    @property
+    def attention_pe(self) -> Pe:
+        return self.pim.pes[self.pim.attention_pe]
+
+    def pes(self, pe: Pe) -> Num:
+        return self.pim.banks / pe.banks_per_pe
+
+
+def per_bank(total_bytes: Num, banks: Num) -> Num:
+    """Bytes each bank holds when `total_bytes` is striped evenly over `banks` banks."""
+    return total_bytes / banks
+
+
+def ceil_div(a: Num, b: Num) -> Num:
+    return np.ceil(a / b)

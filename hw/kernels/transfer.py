@@ -1,0 +1,29 @@
+"""Transfers over links (GPU <-> PIM, GPU <-> host) and host-memory reads."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hw.energy import PJ
+from hw.fields import Num
+from hw.roofline import KernelCost, limit
+from hw.system import HostMemory, Link
+
+
+def link_transfer(link: Link, total_bytes: Num, transfers: Num, host: HostMemory | None = None) -> KernelCost:
+    """Move `total_bytes` in `transfers` separate transfers (each pays the link latency).
+
+    With `host`, the data also has to be read from host memory, which may be the slower side.
+    """
+    link_s = total_bytes / link.bw_bytes_per_s + transfers * link.latency_s
+    energy = total_bytes * 8 * link.energy_pj_per_bit * PJ
+    if host is None:
+        return KernelCost(seconds=link_s, energy_j=energy, bound="link", device="link")
+    seconds, bound = limit(link=link_s, memory_bw=total_bytes / host.bw_bytes_per_s)
+    energy = energy + total_bytes * 8 * host.energy_pj_per_bit * PJ
+    return KernelCost(seconds=seconds, energy_j=energy, bound=bound, device="link")
+
+
+def nonzero_transfers(total_bytes: Num, transfers: Num) -> Num:
+    """No latency is paid for transfers that carry nothing."""
+    return np.where(np.asarray(total_bytes) > 0, transfers, 0.0)

@@ -1,0 +1,113 @@
+"""Kernel costs computed by hand from the preset numbers."""
+
+import math
+
+import pytest
+from hwpoints import point
+
+import hw
+
+TCK = 0.769e-9
+REFRESH = 1 / (1 - 455 / 5070)  # tRFC / tREFI of the HBM3 preset
+ISOLATED = {"qkv_proj": "none", "attention": "none", "o_proj": "none", "ffn": "none", "lm_head": "none"}
+
+
+def gemv_point(m_rows, n_cols, channels, device="pim"):
+    """One FP16 GEMV of m_rows x n_cols alone: the LM head of a one-layer model, nothing else mapped."""
+    mapping = dict(ISOLATED, lm_head=device, overlap=False, kv_home="pim")
+    return point(
+        algo="fp16",
+        hw__pim__stacks=1,
+        hw__pim__channels_per_stack=channels,
+        hw__mapping=mapping,
+        model__n_layers=1,
+        model__hidden_size=n_cols,
+        model__vocab_size=m_rows,
+    )
+
+
+def test_pim_gemv_is_row_by_row_stream_at_the_all_bank_command_interval():
+    c = hw.evaluate(*hw.build(*gemv_point(4096, 4096, channels=1)))
+    k = c.kernels["lm_head"]
+    # 32 MiB of FP16 weights over 1 channel x 2 pCH x 32 banks = 64 banks -> 512 KiB = 512 rows a bank.
+    # A row: tRCD + 32 columns x nCCDAB(6) + tRTP, then tRP: 19 + 192 + 8 + 19 = 238 cycles.
+    expected = 512 * 238 * TCK * REFRESH
+    assert k.seconds == pytest.approx(expected, rel=1e-12)
+    assert k.bound == "internal_bw"
+    assert k.device == "pim"
+    # 16M MACs over 64 PEs at 16 lanes x 666 MHz = 24.6 us < 93.7 us: not compute bound.
+    assert expected > 4096 * 4096 / 64 / (16 * 666e6)
+    assert set(c.kernels) == {"lm_head"}
+    assert c.latency_s == k.seconds
+
+
+def test_pim_gemv_over_more_channels_scales_down_exactly():
+    one = hw.evaluate(*hw.build(*gemv_point(4096, 4096, channels=1))).kernels["lm_head"].seconds
+    four = hw.evaluate(*hw.build(*gemv_point(4096, 4096, channels=4))).kernels["lm_head"].seconds
+    assert four == pytest.approx(one / 4, rel=1e-12)
+
+
+def test_gpu_gemv_is_bandwidth_bound_on_its_weight_bytes():
+    c = hw.evaluate(*hw.build(*gemv_point(32000, 4096, channels=1, device="gpu")))
+    k = c.kernels["lm_head"]
+    weight_bytes = 32000 * 4096 * 2
+    assert k.seconds == pytest.approx(weight_bytes / (3.35e12 * 0.8), rel=1e-12)
+    assert k.bound == "memory_bw"
+    assert k.energy_j == pytest.approx(weight_bytes * 8 * 3.59e-12 + 2 * 32000 * 4096 * 0.5e-12, rel=1e-12)
+
+
+def test_offload_reads_the_whole_kv_over_pcie_each_step():
+    c = hw.evaluate(*hw.build(*point(hw="gpu_offload_pcie", algo="fp16")))
+    k = c.kernels["kv_host_transfer"]
+    assert c.kv_bytes == 4 * (1 << 30)  # Mistral-7B at 32K
+    assert k.seconds == pytest.approx(c.kv_bytes / 64e9 + 32 * 1e-6, rel=1e-12)
+    assert k.bound == "link"
+    share = k.seconds / c.latency_s
+    assert 0.90 <= share <= 0.985  # AQPIM: host traffic is 90-98.5 % of decode latency
+
+
+def test_fp16_attention_on_bank_pes_is_compute_bound_under_gqa():
+    # Mistral-7B at 32K on 8 stacks: K per layer = 8 heads x 32768 x 128 x 2 B = 64 MiB over 8192 banks
+    # = 8 rows a bank -> 8 x 238 cycles of streaming; but 4 query heads share each K element, so a
+    # bank PE does 4 x 4096 MACs = 1024 cycles at 666 MHz: the PE, not the DRAM, sets the time.
+    c = hw.evaluate(*hw.build(*point(algo="fp16")))
+    k = c.kernels["attn_score"]
+    stream_s = 8 * 238 * TCK
+    compute_s = 4 * 4096 / 16 / 666e6
+    assert compute_s > stream_s
+    assert k.seconds == pytest.approx(32 * compute_s * REFRESH, rel=1e-12)
+    assert k.bound == "compute"
+
+
+def test_pq_lookups_cost_one_command_each_in_the_open_row():
+    c = hw.evaluate(*hw.build(*point(algo="pq")))
+    wide = hw.evaluate(*hw.build(*point(algo="pq", hw__pim__pe__bank__lookups_per_cmd=16)))
+    act = hw.evaluate(*hw.build(*point(algo="pq", hw__pim__pq_lookup="per_lookup_activation")))
+    lookups = c.kernels["pq_score_lookup"].seconds
+    assert c.kernels["pq_score_lookup"].bound == "command"
+    assert wide.kernels["pq_score_lookup"].seconds < lookups
+    assert act.kernels["pq_score_lookup"].seconds > 5 * lookups
+    assert act.kernels["pq_score_lookup"].bound == "activation"
+
+
+def test_pq_table_of_512_centroids_fills_exactly_one_row():
+    # K = 512 FP16 inner products = 1 KiB = one HBM3 row: no row misses inside the table.
+    base = hw.evaluate(*hw.build(*point(algo="pq"))).kernels["pq_score_lookup"].seconds
+    two_rows = (
+        hw.evaluate(*hw.build(*point(algo="pq", algo__n_centroids=1024))).kernels["pq_score_lookup"].seconds
+    )
+    assert two_rows > 1.5 * base
+
+
+def test_link_carries_q_kv_in_and_outputs_back_each_layer():
+    c = hw.evaluate(*hw.build(*point(algo="fp16")))
+    per_layer = (2 * 32 + 2 * 8) * 128 * 2
+    assert c.kernels["link_gpu_pim"].seconds == pytest.approx(32 * (per_layer / 900e9 + 2 * 1e-6), rel=1e-12)
+
+
+def test_latency_is_the_serial_sum_without_overlap_and_the_busiest_device_with_it():
+    serial = hw.evaluate(*hw.build(*point(algo="fp16")))
+    assert serial.latency_s == pytest.approx(math.fsum(k.seconds for k in serial.kernels.values()), rel=1e-12)
+    overlap = hw.evaluate(*hw.build(*point(algo="fp16", hw__mapping__overlap=True)))
+    gpu = math.fsum(k.seconds for k in overlap.kernels.values() if k.device == "gpu")
+    assert overlap.latency_s == pytest.approx(gpu, rel=1e-12)
