@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -24,7 +25,11 @@ def title(cfg: DictConfig) -> str:
     )
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+# An absolute path: as a console script Hydra would otherwise look for a `conf` Python package.
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> dict[str, Any] | None:
     """Evaluate the composed design point; print its table in a single run, return it to a sweeper."""
     single_run = HydraConfig.get().mode == RunMode.RUN

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
@@ -17,9 +16,8 @@ from omegaconf import OmegaConf
 
 import hw
 import models
+from dse.app import CONF_DIR
 from dse.point import evaluate_point
-
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 
 def main(argv: list[str]) -> int:
