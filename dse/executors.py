@@ -1,0 +1,197 @@
+"""Where jobs run: in this process, in a pool of worker processes, or through a Hydra launcher.
+
+All three take jobs one at a time (`submit`) and hand back finished ones (`wait`), so the sweep
+loop is the same for each:
+- InProcess runs the task function here, one job at a time (least overhead per trial);
+- Pool runs up to n_jobs jobs in spawned worker processes and returns each as soon as it ends,
+  so a free worker takes the next trial at once (asynchronous batches);
+- Launcher hands batches of overrides to the configured Hydra launcher (basic, joblib, submitit,
+  ray): per-job output dirs and remote machines, at Hydra's per-job cost; a batch is synchronous.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import importlib
+import inspect
+import multiprocessing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobStatus
+from hydra.plugins.launcher import Launcher
+from omegaconf import DictConfig, OmegaConf
+
+TaskFunction = Callable[[DictConfig], Any]
+
+
+@dataclass
+class Job:
+    """One trial's work: its overrides (for launchers) and its composed config.
+
+    `cfg` is only valid until the next job is made (see dse.jobconfig); `container` is the same
+    config as plain, unresolved containers, a snapshot safe to send to another process.
+    """
+
+    trial: Any  # optuna.Trial of the ledger's in-memory twin
+    params: dict[str, Any]
+    overrides: list[str]
+    cfg: DictConfig
+    container: dict[str, Any]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a job returned, or the one-line reason it failed."""
+
+    result: Any = None
+    error: str | None = None
+
+
+class Executor(Protocol):
+    capacity: int
+
+    def submit(self, job: Job) -> None: ...
+
+    def wait(self) -> list[tuple[Job, Outcome]]:
+        """Block until at least one submitted job has finished; return all that have."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _error_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def run_task(task: TaskFunction, cfg: DictConfig) -> Outcome:
+    """Call the task function; an exception becomes a failed Outcome (the sweep goes on)."""
+    try:
+        return Outcome(result=task(cfg))
+    except Exception as err:  # noqa: BLE001 - any evaluation error fails only its own trial
+        return Outcome(error=_error_line(err))
+
+
+class InProcess:
+    """Runs each job here, at `wait`; the cheapest path, used by default."""
+
+    capacity = 1
+
+    def __init__(self, task: TaskFunction) -> None:
+        self._task = task
+        self._pending: list[Job] = []
+
+    def submit(self, job: Job) -> None:
+        self._pending.append(job)
+
+    def wait(self) -> list[tuple[Job, Outcome]]:
+        job = self._pending.pop(0)
+        return [(job, run_task(self._task, job.cfg))]
+
+    def close(self) -> None:
+        self._pending.clear()
+
+
+_worker_task: TaskFunction | None = None
+
+
+def _init_worker(module: str, qualname: str, hydra_cfg: DictConfig) -> None:
+    """Spawned worker: find the (undecorated) task function and Hydra's runtime config."""
+    global _worker_task
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    _worker_task = inspect.unwrap(obj)
+    HydraConfig.instance().set_config(hydra_cfg)
+
+
+def _run_in_worker(container: dict[str, Any]) -> Outcome:
+    assert _worker_task is not None
+    return run_task(_worker_task, OmegaConf.create(container))
+
+
+class Pool:
+    """Up to `n_jobs` spawned worker processes; each finished job is returned as soon as it ends.
+
+    Spawned (not forked) workers: the parent may hold torch/OpenMP threads that a fork would copy
+    in a locked state. The task function is found again in each worker by module and name.
+    """
+
+    def __init__(self, task: TaskFunction, n_jobs: int, hydra_cfg: DictConfig) -> None:
+        self.capacity = n_jobs
+        module = task.__module__
+        if module == "__main__":
+            module = "__mp_main__"  # how a spawned child names the parent's main script
+        self._initargs = (module, task.__qualname__, hydra_cfg)
+        self._pool = self._new_pool()
+        self._futures: dict[cf.Future[Outcome], Job] = {}
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=self.capacity,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=self._initargs,
+        )
+
+    def submit(self, job: Job) -> None:
+        self._futures[self._pool.submit(_run_in_worker, job.container)] = job
+
+    def wait(self) -> list[tuple[Job, Outcome]]:
+        done, _ = cf.wait(self._futures, return_when=cf.FIRST_COMPLETED)
+        out = []
+        broken = False
+        for fut in done:
+            job = self._futures.pop(fut)
+            try:
+                out.append((job, fut.result()))
+            except cf.process.BrokenProcessPool as err:
+                broken = True
+                out.append((job, Outcome(error=f"worker process died: {_error_line(err)}")))
+        if broken:
+            # A worker killed by the OS (e.g. out of memory) breaks the whole pool: fail the
+            # jobs it held and start a fresh pool for the rest of the sweep.
+            out.extend(
+                (job, Outcome(error="worker pool broke while this job ran")) for job in self._futures.values()
+            )
+            self._futures.clear()
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = self._new_pool()
+        return out
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+class LauncherExecutor:
+    """Batches of up to `n_jobs` jobs through Hydra's configured launcher."""
+
+    def __init__(self, launcher: Launcher, n_jobs: int) -> None:
+        self.capacity = n_jobs
+        self._launcher = launcher
+        self._pending: list[Job] = []
+        self._next_idx = 0
+
+    def submit(self, job: Job) -> None:
+        self._pending.append(job)
+
+    def wait(self) -> list[tuple[Job, Outcome]]:
+        batch, self._pending = self._pending, []
+        returns = self._launcher.launch([j.overrides for j in batch], initial_job_idx=self._next_idx)
+        self._next_idx += len(batch)
+        out = []
+        for job, ret in zip(batch, returns, strict=True):
+            if ret.status == JobStatus.COMPLETED:
+                out.append((job, Outcome(result=ret.return_value)))
+            else:
+                err = ret._return_value
+                reason = _error_line(err) if isinstance(err, BaseException) else f"job failed: {err!r}"
+                out.append((job, Outcome(error=reason)))
+        return out
+
+    def close(self) -> None:
+        self._pending.clear()

@@ -1,0 +1,99 @@
+"""A durable study written once per finished trial, with an in-memory twin the sampler works on.
+
+Optuna's ask-and-tell on an RDB study costs one transaction per parameter, per user attribute and
+per state change (tens of ms a trial with SQLite). Here the sampler asks and is told on an
+in-memory study; each finished trial (params, values, every metric, constraints, sampler state)
+is then added to the durable study whole, in one transaction. Consequences, by design:
+- a killed sweep leaves no trial RUNNING in storage: a trial is stored finished or not at all, and
+  a restarted sweep continues from every stored trial;
+- several workers share one durable study: before each ask a worker copies the trials the others
+  finished into its twin, so the sampler sees them; storage numbers every trial exactly once.
+The cost is that a trial still running in one worker is invisible to the others (and to
+optuna-dashboard) until it finishes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+ATTR_WORKER = "pimdse.worker"
+"""User attribute: the id of the worker process that ran the trial."""
+
+ATTR_FAIL_REASON = "fail_reason"
+"""User attribute of a FAILED trial: one line saying why."""
+
+FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+
+class Ledger:
+    """The durable study plus this worker's in-memory twin (same directions and sampler)."""
+
+    def __init__(
+        self, durable: optuna.Study, sampler: optuna.samplers.BaseSampler, sync_interval_s: float = 1.0
+    ) -> None:
+        """`sync_interval_s`: at most this often (s), read what other workers stored."""
+        self.durable = durable
+        self.worker_id = uuid.uuid4().hex[:12]
+        self.local = optuna.create_study(directions=durable.directions, sampler=sampler)
+        self.sync_interval_s = sync_interval_s
+        self._mirrored: set[int] = set()
+        self._last_sync = -math.inf
+        self._finished = 0
+
+    def sync(self, force: bool = False) -> int:
+        """Copy trials other workers finished into the twin; return the study's finished count.
+
+        Between reads of the storage (every `sync_interval_s`, or when forced) the count is the
+        last one read plus the trials this worker stored since.
+        """
+        now = time.monotonic()
+        if not force and now - self._last_sync < self.sync_interval_s:
+            return self._finished
+        self._last_sync = now
+        trials = self.durable.get_trials(deepcopy=False, states=FINISHED)
+        for t in trials:
+            if t.number in self._mirrored:
+                continue
+            self._mirrored.add(t.number)
+            # Trials this worker recorded are already in the twin, told there before being stored.
+            if t.user_attrs.get(ATTR_WORKER) != self.worker_id:
+                self.local.add_trial(t)
+        self._finished = len(trials)
+        return self._finished
+
+    def ask(self) -> optuna.Trial:
+        return self.local.ask()
+
+    def complete(
+        self,
+        trial: optuna.Trial,
+        values: list[float],
+        attrs: Mapping[str, Any],
+        constraints: Mapping[str, float],
+    ) -> None:
+        """Tell the twin and store the trial COMPLETE, with `attrs` as user attributes and its
+        constraint violations (<= 0 feasible) where Optuna's samplers and best_trials read them."""
+        for key, violation in constraints.items():
+            trial.set_constraint(key, violation)
+        self._finish(trial, TrialState.COMPLETE, values, attrs)
+
+    def fail(self, trial: optuna.Trial, reason: str, attrs: Mapping[str, Any] | None = None) -> None:
+        """Tell the twin and store the trial FAILED, with `reason` kept as a user attribute."""
+        self._finish(trial, TrialState.FAIL, None, {**(attrs or {}), ATTR_FAIL_REASON: reason})
+
+    def _finish(
+        self, trial: optuna.Trial, state: TrialState, values: list[float] | None, attrs: Mapping[str, Any]
+    ) -> None:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        trial.set_user_attr(ATTR_WORKER, self.worker_id)
+        frozen = self.local.tell(trial, values, state=state)
+        self.durable.add_trial(frozen)
+        self._finished += 1

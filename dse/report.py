@@ -1,0 +1,57 @@
+"""The end-of-sweep summary: the Pareto set as a readable table, hypervolume, and where files are."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from dse.objectives import Objective
+from dse.results import PARAM_PREFIX, pareto_frame
+
+_BYTE_UNITS = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
+
+
+def format_quantity(value: float, unit: str) -> str:
+    """A value with a readable unit: seconds as ms/us, bytes as KiB/MiB/GiB."""
+    if pd.isna(value):
+        return "-"
+    if unit == "s" and abs(value) < 1:
+        return f"{value * 1e3:.4g} ms" if abs(value) >= 1e-3 else f"{value * 1e6:.4g} us"
+    if unit == "B":
+        for name, size in _BYTE_UNITS:
+            if abs(value) >= size:
+                return f"{value / size:.4g} {name}"
+    return f"{value:.4g}{' ' + unit if unit else ''}"
+
+
+def pareto_table(df: pd.DataFrame, objectives: Sequence[Objective], max_rows: int = 40) -> str:
+    """The Pareto trials, best first by the first objective: objectives, then the params that vary."""
+    front = pareto_frame(df)
+    if front.empty:
+        return "(no feasible complete trial: the Pareto set is empty)"
+    first = objectives[0]
+    front = front.sort_values(first.name, ascending=first.direction == "minimize")
+    params = [c for c in df.columns if c.startswith(PARAM_PREFIX)]
+    table = pd.DataFrame({"trial": front["number"].to_numpy()})
+    for o in objectives:
+        table[f"{o.name} {'↑' if o.direction == 'maximize' else '↓'}"] = [
+            format_quantity(v, o.unit) for v in front[o.name]
+        ]
+    for col in params:
+        table[col[len(PARAM_PREFIX) :]] = [_param(v) for v in front[col]]
+    text = table.head(max_rows).to_string(index=False)
+    if len(table) > max_rows:
+        text += f"\n... {len(table) - max_rows} more Pareto trials in the exported table"
+    return text
+
+
+def _param(v: object) -> object:
+    """Conditional params are NaN where absent (shown blank), which also turns ints into floats."""
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return v

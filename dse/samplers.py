@@ -1,0 +1,69 @@
+"""Optuna samplers by name, seeded.
+
+Constraints need no wiring here: Optuna 5 samplers read each trial's constraint values (set with
+`Trial.set_constraint` before the trial is told), which replaced the deprecated constraints_func.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+
+from dse.space import Space, SpaceError
+
+SAMPLERS = ("nsga2", "tpe", "gp", "random", "grid", "qmc")
+
+
+def make_sampler(
+    name: str,
+    seed: int,
+    space: Space,
+    options: Mapping[str, Any] | None = None,
+) -> optuna.samplers.BaseSampler:
+    """The sampler `name` (one of SAMPLERS) with `options` passed to its constructor.
+
+    NSGA-II, TPE and GP steer by the trials' constraints; random, grid and QMC ignore them
+    (infeasible trials are still recorded, and never enter the Pareto set).
+    """
+    opts = dict(options or {})
+    try:
+        if name == "nsga2":
+            return optuna.samplers.NSGAIISampler(seed=seed, **opts)
+        if name == "tpe":
+            opts.setdefault("multivariate", True)
+            return optuna.samplers.TPESampler(seed=seed, **opts)
+        if name == "gp":
+            return optuna.samplers.GPSampler(seed=seed, **opts)
+        if name == "random":
+            return optuna.samplers.RandomSampler(seed=seed, **opts)
+        if name == "qmc":
+            # QMC draws the continuous params; conditional ones fall back to a seeded random sampler.
+            opts.setdefault("independent_sampler", optuna.samplers.RandomSampler(seed=seed))
+            opts.setdefault("warn_independent_sampling", False)
+            return optuna.samplers.QMCSampler(seed=seed, **opts)
+        if name == "grid":
+            return optuna.samplers.GridSampler(grid_of(space), seed=seed, **opts)
+    except TypeError as err:
+        raise SpaceError(f"sampler '{name}': bad sampler_options {sorted(opts)}: {err}") from err
+    raise SpaceError(f"unknown sampler '{name}': use one of {', '.join(SAMPLERS)}")
+
+
+def grid_of(space: Space) -> dict[str, list[Any]]:
+    """Every value of every parameter; grid search needs finite, unconditional domains."""
+    grid: dict[str, list[Any]] = {}
+    for p in space.params:
+        if p.when:
+            raise SpaceError(f"sampler 'grid': parameter '{p.name}' is conditional; grid needs a flat space")
+        dist = p.distribution
+        if isinstance(dist, optuna.distributions.CategoricalDistribution):
+            grid[p.name] = list(dist.choices)
+        elif isinstance(dist, optuna.distributions.IntDistribution) and not dist.log:
+            grid[p.name] = list(range(dist.low, dist.high + 1, dist.step))
+        elif isinstance(dist, optuna.distributions.FloatDistribution) and dist.step is not None:
+            count = round((dist.high - dist.low) / dist.step) + 1
+            grid[p.name] = [dist.low + i * dist.step for i in range(count)]
+        else:
+            raise SpaceError(f"sampler 'grid': parameter '{p.name}' is continuous; use choice() or range()")
+    return grid

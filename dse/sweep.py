@@ -1,0 +1,173 @@
+"""The ask-and-tell loop: keep every executor slot busy until the study holds n_trials trials.
+
+`n_trials` counts the finished trials of the durable study (all workers, all runs), so re-running a
+sweep that was killed finishes the remaining ones, and several workers share one budget (each may
+overshoot it by the trials it has in flight when another worker fills it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from dse.executors import Executor, Job, Outcome
+from dse.jobconfig import JobConfigs, config_hash
+from dse.ledger import Ledger
+from dse.objectives import (
+    Constraint,
+    Objective,
+    ObjectiveDirectionError,
+    ObjectiveError,
+    lookup,
+    objective_values,
+)
+from dse.space import Space, Value
+
+log = logging.getLogger(__name__)
+
+ATTR_CONFIG_HASH = "config_hash"
+ATTR_CODE_VERSION = "code_version"
+ATTR_OVERRIDES = "overrides"
+
+
+@dataclass
+class SweepStats:
+    """What one run of the loop did; `seconds` is wall time of the loop (s)."""
+
+    completed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Turns an evaluation into objective values and user attributes."""
+
+    objectives: tuple[Objective, ...]
+    constraints: tuple[Constraint, ...]
+
+    def attrs(self, result: Mapping[str, Any]) -> dict[str, Any]:
+        """Every top-level metric (nested dicts kept whole) and each objective's key, flat."""
+        attrs = {str(k): v for k, v in jsonable(result).items()}
+        for o in self.objectives:
+            attrs[o.key] = lookup(attrs, o.key)
+        return attrs
+
+    def violations(self, attrs: Mapping[str, Any]) -> dict[str, float]:
+        """Constraint key -> violation (<= 0 feasible), Optuna's constraint convention."""
+        return {c.key: c.violation(attrs) for c in self.constraints}
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as plain JSON types (numpy scalars and arrays become floats and lists)."""
+    return json.loads(json.dumps(value, default=_to_builtin))
+
+
+def _to_builtin(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+
+
+def run_sweep(
+    ledger: Ledger,
+    space: Space,
+    configs: JobConfigs,
+    executor: Executor,
+    scoring: Scoring,
+    n_trials: int,
+    code_version: str,
+) -> SweepStats:
+    """Ask, run and record trials until the durable study holds `n_trials` finished trials."""
+    stats = SweepStats()
+    start = time.perf_counter()
+    base = configs.base_values()
+    in_flight = 0
+    try:
+        while True:
+            finished = ledger.sync()
+            while in_flight < executor.capacity and finished + in_flight < n_trials:
+                job = _make_job(ledger, space, configs, base, code_version)
+                if isinstance(job, str):
+                    stats.failed += 1
+                    finished += 1
+                    continue
+                executor.submit(job)
+                in_flight += 1
+            if in_flight == 0:
+                break
+            for job, outcome in executor.wait():
+                in_flight -= 1
+                ok = _record(ledger, scoring, job, outcome)
+                stats.completed += ok
+                stats.failed += not ok
+    finally:
+        executor.close()
+        stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _make_job(
+    ledger: Ledger, space: Space, configs: JobConfigs, base: Mapping[str, Value], code_version: str
+) -> Job | str:
+    """A job for the next trial, or (after failing the trial) the reason it could not be built."""
+    trial = ledger.ask()
+    params = space.suggest(trial, base)
+    overrides = configs.overrides(params)
+    attrs: dict[str, Any] = {ATTR_OVERRIDES: overrides, ATTR_CODE_VERSION: code_version}
+    try:
+        cfg = configs.config(params)
+    except Exception as err:  # noqa: BLE001 - a config Hydra cannot build fails this trial only
+        reason = f"cannot build the job config: {type(err).__name__}: {str(err).splitlines()[0]}"
+        ledger.fail(trial, reason, attrs)
+        log.warning("trial %s failed: %s", " ".join(overrides), reason)
+        return reason
+    container = OmegaConf.to_container(cfg, resolve=False)
+    attrs[ATTR_CONFIG_HASH] = config_hash(container)
+    return Job(trial, params, overrides, cfg, container, attrs)
+
+
+def _record(ledger: Ledger, scoring: Scoring, job: Job, outcome: Outcome) -> bool:
+    """Store the job's trial COMPLETE or FAILED (with its reason); True when complete."""
+    label = " ".join(job.overrides)
+    if outcome.error is not None:
+        ledger.fail(job.trial, outcome.error, job.attrs)
+        log.warning("trial [%s] failed: %s", label, outcome.error)
+        return False
+    if not isinstance(outcome.result, Mapping):
+        reason = f"the task returned {type(outcome.result).__name__}, not a dict of metrics"
+        ledger.fail(job.trial, reason, job.attrs)
+        log.warning("trial [%s] failed: %s", label, reason)
+        return False
+    try:
+        attrs = scoring.attrs(outcome.result)
+        values = objective_values(attrs, scoring.objectives)
+    except ObjectiveDirectionError:
+        raise
+    except (ObjectiveError, TypeError, ValueError) as err:
+        ledger.fail(job.trial, str(err), job.attrs)
+        log.warning("trial [%s] failed: %s", label, err)
+        return False
+    ledger.complete(job.trial, values, {**job.attrs, **attrs}, scoring.violations(attrs))
+    log.info("trial [%s]: %s", label, format_values(scoring.objectives, values))
+    return True
+
+
+def format_values(objectives: Sequence[Objective], values: Sequence[float]) -> str:
+    """`accuracy=0.912 latency=1.23e-03s memory=4.1e+08B` for logs."""
+    return " ".join(f"{o.name}={_num(v)}{o.unit}" for o, v in zip(objectives, values, strict=True))
+
+
+def _num(v: float) -> str:
+    if v == 0 or not math.isfinite(v):
+        return str(v)
+    return f"{v:.4g}"

@@ -1,0 +1,201 @@
+"""The Hydra Sweeper: builds the space, opens the study, runs the ask-and-tell loop, reports.
+
+Every check that can fail on bad input (unknown or misspelt parameters, empty ranges, bad storage
+URL, a study with other objectives, unknown sampler) runs before the first trial and ends the run
+with one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
+from hydra.errors import HydraException
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+from sqlalchemy.engine import make_url
+
+from dse.executors import Executor, InProcess, LauncherExecutor, Pool
+from dse.jobconfig import JobConfigs
+from dse.ledger import Ledger
+from dse.objectives import Objective, ObjectiveError, parse_constraints, parse_objectives
+from dse.plot import write_pareto_html
+from dse.provenance import code_version
+from dse.report import format_quantity, pareto_table
+from dse.results import export, study_hypervolume, trials_frame
+from dse.samplers import make_sampler
+from dse.space import Param, Space, SpaceError, param_from_override, params_from_config
+from dse.study import StudyError, describe_storage, make_storage, open_study, sqlite_url
+from dse.sweep import Scoring, SweepStats, run_sweep
+
+log = logging.getLogger(__name__)
+
+EXECUTORS = ("inprocess", "launcher")
+
+
+class PimdseSweeper(Sweeper):
+    """Multi-objective Optuna search over Hydra configs (see hydra_plugins.pimdse_sweeper.config)."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.settings = {k: _plain(v) for k, v in settings.items()}
+        self.hydra_context: HydraContext | None = None
+        self.config: DictConfig | None = None
+        self.task_function: TaskFunction | None = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.hydra_context = hydra_context
+        self.task_function = task_function
+        self.config = config
+
+    def sweep(self, arguments: list[str]) -> SweepStats:
+        try:
+            return self._sweep(arguments)
+        except (SpaceError, ObjectiveError, StudyError) as err:
+            print(f"pimdse: error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    def _sweep(self, arguments: list[str]) -> SweepStats:
+        assert self.hydra_context is not None and self.config is not None and self.task_function is not None
+        s = self.settings
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        _check_settings(s)
+        loader = self.hydra_context.config_loader
+
+        def is_group(name: str) -> bool:
+            return "." not in name and bool(loader.get_group_options(name))
+
+        space, fixed = _space_from(s.get("params"), arguments, loader, is_group)
+        configs = JobConfigs(loader, self.config, space, fixed)
+        try:
+            configs.check_groups()
+            space = space.resolve_conditions(configs.key_in_option)
+            space.check_order()
+            configs = JobConfigs(loader, self.config, space, fixed)
+            configs.check_keys()
+        except HydraException as err:
+            raise SpaceError(f"cannot compose the sweep's configs: {str(err).splitlines()[0]}") from err
+        objectives = parse_objectives(s["objectives"])
+        scoring = Scoring(objectives, parse_constraints(s["constraints"]))
+
+        study_name = s["study_name"] or default_study_name(space, objectives, fixed)
+        studies_dir = Path(self.config.hydra.runtime.cwd) / s["studies_dir"]
+        storage_url = s["storage"] or sqlite_url(studies_dir / f"{study_name}.db")
+        sampler = make_sampler(s["sampler"], s["seed"], space, s["sampler_options"])
+        durable = open_study(make_storage(storage_url), study_name, objectives)
+        ledger = Ledger(durable, sampler)
+        version = code_version()
+        log.info("study %s in %s (%s)", study_name, describe_storage(storage_url), version)
+        for p in space.params:
+            log.info("  %s", p.describe())
+
+        stats = run_sweep(ledger, space, configs, self._executor(), scoring, s["n_trials"], version)
+        log.info(
+            "%d trials complete, %d failed in %.1f s (%d finished in the study)",
+            stats.completed,
+            stats.failed,
+            stats.seconds,
+            len(durable.get_trials(deepcopy=False)),
+        )
+        if s["report"]:
+            self._report(durable, objectives, storage_url, study_name)
+        return stats
+
+    def _executor(self) -> Executor:
+        assert self.hydra_context is not None and self.config is not None and self.task_function is not None
+        n_jobs = self.settings["n_jobs"]
+        if self.settings["executor"] == "launcher":
+            launcher = Plugins.instance().instantiate_launcher(
+                hydra_context=self.hydra_context, task_function=self.task_function, config=self.config
+            )
+            return LauncherExecutor(launcher, n_jobs)
+        if n_jobs == 1:
+            # Hydra sets its runtime config per job inside launchers; tasks run here see the sweep's.
+            HydraConfig.instance().set_config(self.config)
+            return InProcess(self.task_function)
+        return Pool(self.task_function, n_jobs, self.config)
+
+    def _report(
+        self, study: optuna.Study, objectives: Sequence[Objective], storage_url: str, name: str
+    ) -> None:
+        assert self.config is not None
+        out_dir = _report_dir(storage_url, Path(self.config.hydra.sweep.dir))
+        df = trials_frame(study)
+        n_front = int(df["pareto"].sum()) if len(df) else 0
+        print(f"\nPareto set of study '{name}' ({n_front} of {len(df)} trials):")
+        print(pareto_table(df, objectives))
+        if len(df):
+            volume, ref = study_hypervolume(df, objectives)
+            if len(ref):
+                ref_text = ", ".join(
+                    f"{o.name}={format_quantity(-r if o.direction == 'maximize' else r, o.unit)}"
+                    for o, r in zip(objectives, ref, strict=True)
+                )
+                print(f"hypervolume {volume:.6g} (reference point {ref_text})")
+        html = write_pareto_html(df, objectives, out_dir / f"{name}.html", f"pimdse study {name}")
+        parquet, csv = export(df, out_dir / f"{name}.trials")
+        print(f"study:   {describe_storage(storage_url)}  (optuna-dashboard {describe_storage(storage_url)})")
+        print(f"plot:    {html}")
+        print(f"trials:  {parquet}\n         {csv}")
+
+
+def _plain(value: Any) -> Any:
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+
+def _check_settings(s: dict[str, Any]) -> None:
+    if s["executor"] not in EXECUTORS:
+        raise SpaceError(f"unknown executor '{s['executor']}': use one of {', '.join(EXECUTORS)}")
+    for key in ("n_trials", "n_jobs"):
+        if not isinstance(s[key], int) or s[key] < 1:
+            raise SpaceError(f"{key} must be a positive integer, got {s[key]!r}")
+
+
+def _space_from(
+    config_params: Any, arguments: list[str], loader: Any, is_group: Any
+) -> tuple[Space, list[str]]:
+    """The space (config params, replaced by command-line sweeps) and the fixed overrides."""
+    parser = OverridesParser.create(config_loader=loader)
+    try:
+        overrides = parser.parse_overrides(arguments)
+    except HydraException as err:
+        raise SpaceError(f"cannot parse the command line: {str(err).splitlines()[0]}") from err
+    cli: list[Param] = []
+    fixed: list[str] = []
+    for o in overrides:
+        if o.is_sweep_override():
+            cli.append(param_from_override(o, is_group(o.get_key_element())))
+        else:
+            fixed.append(o.input_line)
+    space = Space(tuple(params_from_config(config_params, is_group))).with_params(cli)
+    if not space.params:
+        raise SpaceError("nothing to sweep: give params in conf/space or sweeps like 'algo.bits=choice(2,4)'")
+    fixed_keys = {f.split("=", 1)[0].lstrip("+~") for f in fixed}
+    clash = fixed_keys & set(space.names)
+    if clash:
+        raise SpaceError(f"parameter '{sorted(clash)[0]}' is both fixed and swept on the command line")
+    return space, fixed
+
+
+def default_study_name(space: Space, objectives: Sequence[Objective], fixed: Sequence[str]) -> str:
+    """`pimdse-<8 hex>`: the same space, objectives and fixed overrides give the same study."""
+    text = "\n".join(
+        [*(p.describe() for p in space.params), *(o.key + o.direction for o in objectives), *fixed]
+    )
+    return "pimdse-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _report_dir(storage_url: str, sweep_dir: Path) -> Path:
+    """Next to an SQLite study file; in the sweep's output directory for a database server."""
+    url = make_url(storage_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        return Path(url.database).parent
+    return sweep_dir

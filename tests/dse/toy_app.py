@@ -1,0 +1,64 @@
+"""A toy Hydra app with the shape of `pimdse`: returns an evaluation dict from closed-form costs.
+
+bits a value: fp16 16, uniform bits + 32/group_size, pq log2(K)/s. KV bytes grow with context and
+bits; latency is KV bytes over (banks x clock); accuracy falls as bits fall. `algo.bits=3` raises
+and `hw.banks=56` returns a NaN latency, so failure handling can be tested.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+
+VALUES_PER_TOKEN = 1024
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    algo = cfg.algo
+    if algo.name == "fp16":
+        bits, accuracy = 16.0, 1.0
+    elif algo.name == "uniform":
+        if algo.bits == 3:
+            raise ValueError("3-bit uniform is not supported")
+        bits = algo.bits + 32 / algo.group_size
+        accuracy = 1.0 - 2.0**-algo.bits
+    else:
+        bits = math.log2(algo.n_centroids) / algo.subvector_dim
+        accuracy = 1.0 - 0.1 * algo.subvector_dim / math.log2(algo.n_centroids)
+    kv_bytes = int(cfg.workload.context_tokens * VALUES_PER_TOKEN * bits / 8)
+    latency_s = kv_bytes / (cfg.hw.banks * cfg.hw.clock_ghz * 1e9) + 1e-6
+    if cfg.hw.banks == 56:
+        latency_s = float("nan")
+    time.sleep(cfg.toy.sleep_s)
+    return {
+        "latency_s": latency_s,
+        "energy_j": kv_bytes * 1e-12,
+        "kv_bytes": kv_bytes,
+        "kv_bytes_split": {"codes": kv_bytes, "codebooks": 0},
+        "fits": kv_bytes <= cfg.hw.capacity_mib * 2**20,
+        "max_context_tokens": None,
+        "accuracy": {
+            "name": "toy",
+            "value": accuracy,
+            "higher_is_better": True,
+            "metrics": {},
+            "refreshes": 0,
+        },
+        "breakdown": {"attention": latency_s},
+        "kernels": {
+            "attention": {"seconds": latency_s, "energy_j": None, "bound": "memory", "device": "pim"}
+        },
+    }
+
+
+@hydra.main(version_base="1.3", config_path="toy_conf", config_name="config")
+def main(cfg: DictConfig) -> dict[str, Any]:
+    return evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()
