@@ -72,7 +72,7 @@ def stream(pim: Pim, pe: Pe, bytes_per_bank: Num) -> StreamTime:
 
 def compute_s(pim: Pim, pe: Pe, macs_per_pe: Num) -> Num:
     """Seconds for one PE to do `macs_per_pe` FP16 MACs (or comparable ops) at its lane rate."""
-    return macs_per_pe / (pe.lanes * pe.clock_hz)
+    return macs_per_pe * pe.cycles_per_mac / (pe.lanes * pe.clock_hz)
 
 
 def bus_bw_bytes_per_s(pim: Pim) -> Num:

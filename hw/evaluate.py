@@ -9,7 +9,7 @@ import numpy as np
 from hw.cost import Cost
 from hw.fields import Num
 from hw.footprint import fp_tokens, kv_footprint, max_context_tokens
-from hw.kernels import attention, cluster, dense, pq
+from hw.kernels import attention, cluster, dense, pq, xbar
 from hw.kernels.step import Step
 from hw.kv_format import ClusterSparseKv, Fp16Kv, KvFormat, PqKv, UniformKv
 from hw.roofline import KernelCost, scalar_or_array
@@ -120,6 +120,8 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     total = fp.total
     capacity = kv_capacity_bytes(step)
     fits = total <= capacity
+    if system.xbar is not None:
+        fits = fits & (xbar.tiles_needed(step) <= system.xbar.tiles)
     home = system.mapping.kv_home
     spill = 0.0 * total if home == "host" else np.maximum(0.0, total - np.maximum(capacity, 0.0))
     kernels = projections(step)

@@ -19,7 +19,7 @@ from hw.fields import Num, choice, flag, number, require, section, text
 PLACEMENTS = ("bank", "bank_group", "buffer_die")
 """Where a PIM PE can sit, from the cells outwards."""
 
-DEVICES = ("gpu", "pim", "none")
+DEVICES = ("gpu", "pim", "xbar", "none")
 OPERATORS = ("qkv_proj", "attention", "o_proj", "ffn", "lm_head")
 KV_HOMES = ("gpu", "pim", "host")
 PQ_LOOKUPS = ("intra_row", "per_lookup_activation", "pe_buffer")
@@ -92,7 +92,8 @@ class Pe:
     cmd_interval_cycles: Num
     buffer_bytes: Num  # PE-local register/buffer capacity (bounds the PQ inner-product table)
     energy_pj_per_mac: Num
-    area_mm2: Num  # per PE (area model)
+    area_mm2_per_lane: Num  # PE logic area per lane in the DRAM process (area model)
+    cycles_per_mac: Num  # PE cycles one lane needs for an FP16 MAC (>1 when emulated in software)
     row_interleave: bool  # the PE reads one of its banks while the others activate/precharge
     lookups_per_cmd: Num  # table lookups one column command serves from an open row (indirection width)
 
@@ -123,8 +124,8 @@ class Pim:
     banks_per_group: Num
     row_bytes: Num
     column_bytes: Num
-    capacity_bytes_per_stack: Num  # usable capacity after the PIM logic's area cost
-    die_area_mm2: Num  # DRAM area per stack available before PIM logic (area model)
+    capacity_bytes_per_stack: Num  # DRAM capacity of a stack (DIMM, chip) before the PIM logic's area cost
+    die_area_mm2: Num  # core-die (cell array) area of a stack that PE logic displaces (area model)
     timings: Timings
     pes: dict[str, Pe]
     attention_pe: str
@@ -149,8 +150,37 @@ class Pim:
         return self.pchs * self.banks_per_pch
 
     @property
+    def pe_area_mm2_per_stack(self) -> Num:
+        """Area of the PEs on the core dies of one stack; buffer-die PEs sit on the logic die."""
+        banks_per_stack = self.channels_per_stack * self.pseudo_channels * self.banks_per_pch
+        area = 0.0
+        for pe in self.pes.values():
+            if pe.placement != "buffer_die":
+                area = area + banks_per_stack / pe.banks_per_pe * pe.lanes * pe.area_mm2_per_lane
+        return area
+
+    @property
     def capacity_bytes(self) -> Num:
-        return self.stacks * self.capacity_bytes_per_stack
+        """Usable capacity: the cell area the PE logic takes is capacity lost (area model)."""
+        kept = 1.0 - self.pe_area_mm2_per_stack / self.die_area_mm2
+        return self.stacks * self.capacity_bytes_per_stack * kept
+
+
+@dataclass(frozen=True)
+class Crossbar:
+    """Analog crossbar PIM for low-bit projection weights (PIM-LLM style), weight-stationary.
+
+    A matrix of R x C weights takes ceil(R / rows) x ceil(C x cells_per_weight / cols) tiles; all
+    tiles of a matrix fire together, one bit-serial input bit per `t_mvm_s` (ADC included).
+    """
+
+    tiles: Num
+    rows_per_tile: Num
+    cols_per_tile: Num
+    cells_per_weight: Num  # e.g. 2 for a ternary weight on a differential cell pair
+    input_bits: Num  # activations fed bit-serially
+    t_mvm_s: Num  # one input bit through a tile, ADC conversion included
+    energy_pj_per_tile_mvm: Num  # one tile, one input bit
 
 
 @dataclass(frozen=True)
@@ -169,6 +199,7 @@ class System:
     host: HostMemory
     host_link: Link
     pim: Pim | None
+    xbar: Crossbar | None
     mapping: OpMapping
 
 
@@ -242,7 +273,8 @@ def _pe(cfg: Mapping[str, Any], path: str, placement: str, max_banks: Num) -> Pe
         cmd_interval_cycles=number(cfg, "cmd_interval_cycles", path, gt=0),
         buffer_bytes=number(cfg, "buffer_bytes", path, ge=0),
         energy_pj_per_mac=number(cfg, "energy_pj_per_mac", path, ge=0),
-        area_mm2=number(cfg, "area_mm2", path, ge=0, default=0.0),
+        area_mm2_per_lane=number(cfg, "area_mm2_per_lane", path, ge=0, default=0.0),
+        cycles_per_mac=number(cfg, "cycles_per_mac", path, gt=0, default=1.0),
         row_interleave=flag(cfg, "row_interleave", path, default=False),
         lookups_per_cmd=number(cfg, "lookups_per_cmd", path, ge=1, integer=True, default=1),
     )
@@ -290,7 +322,7 @@ def _pim(cfg: Mapping[str, Any], path: str) -> Pim:
     softmax_on = choice(cfg, "softmax_on", path, SOFTMAX_SITES)
     if softmax_on == "buffer_die" and "buffer_die" not in pes:
         raise SpecError(f"{path}.softmax_on", softmax_on, f"the device has PEs only at {', '.join(present)}")
-    return Pim(
+    pim = Pim(
         kind=text(cfg, "kind", path),
         stacks=stacks,
         channels_per_stack=count("channels_per_stack"),
@@ -320,6 +352,28 @@ def _pim(cfg: Mapping[str, Any], path: str) -> Pim:
         ),
         link=_link(section(cfg.get("link"), f"{path}.link"), f"{path}.link"),
     )
+    require(
+        pim.pe_area_mm2_per_stack < pim.die_area_mm2,
+        f"{path}.die_area_mm2",
+        pim.die_area_mm2,
+        "must exceed the PE area per stack (banks / banks_per_pe x lanes x area_mm2_per_lane)",
+    )
+    return pim
+
+
+def _xbar(cfg: Mapping[str, Any], path: str) -> Crossbar:
+    def count(key: str) -> Num:
+        return number(cfg, key, path, ge=1, integer=True)
+
+    return Crossbar(
+        tiles=count("tiles"),
+        rows_per_tile=count("rows_per_tile"),
+        cols_per_tile=count("cols_per_tile"),
+        cells_per_weight=count("cells_per_weight"),
+        input_bits=count("input_bits"),
+        t_mvm_s=number(cfg, "t_mvm_s", path, gt=0),
+        energy_pj_per_tile_mvm=number(cfg, "energy_pj_per_tile_mvm", path, ge=0),
+    )
 
 
 def build_system(cfg: Mapping[str, Any]) -> System:
@@ -327,12 +381,16 @@ def build_system(cfg: Mapping[str, Any]) -> System:
     cfg = section(cfg, "hw")
     pim_cfg = cfg.get("pim")
     pim = None if pim_cfg is None else _pim(section(pim_cfg, "hw.pim"), "hw.pim")
+    xbar_cfg = cfg.get("xbar")
+    xbar = None if xbar_cfg is None else _xbar(section(xbar_cfg, "hw.xbar"), "hw.xbar")
     map_cfg = section(cfg.get("mapping"), "hw.mapping")
     devices = {}
     for op in OPERATORS:
         dev = choice(map_cfg, op, "hw.mapping", DEVICES)
         if dev == "pim" and pim is None:
             raise SpecError(f"hw.mapping.{op}", dev, "the system has no PIM memory (hw.pim is null)")
+        if dev == "xbar" and (xbar is None or op == "attention"):
+            raise SpecError(f"hw.mapping.{op}", dev, "needs hw.xbar, and only weight operators run there")
         devices[op] = dev
     unknown = sorted(set(map_cfg) - set(OPERATORS) - {"overlap", "kv_home"})
     if unknown:
@@ -355,6 +413,7 @@ def build_system(cfg: Mapping[str, Any]) -> System:
         ),
         host_link=_link(section(cfg.get("host_link"), "hw.host_link"), "hw.host_link"),
         pim=pim,
+        xbar=xbar,
         mapping=OpMapping(
             devices=devices, overlap=flag(map_cfg, "overlap", "hw.mapping", default=False), kv_home=kv_home
         ),

@@ -6,6 +6,7 @@ from hw import dram
 from hw.energy import PJ, read_j
 from hw.fields import Num
 from hw.kernels.step import Step, per_bank
+from hw.kernels.xbar import xbar_projection
 from hw.roofline import KernelCost, limit
 
 
@@ -36,7 +37,10 @@ def pim_gemv(step: Step, params_per_layer: Num, layers: Num) -> KernelCost:
 
 def projection(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:
     """Cost of one weight operator (per layer params, over `layers` layers) on its mapped device."""
-    if step.system.mapping.devices[op] == "pim":
+    device = step.system.mapping.devices[op]
+    if device == "xbar":
+        return xbar_projection(step, op, layers)
+    if device == "pim":
         return pim_gemv(step, params_per_layer, layers)
     flops = 2 * params_per_layer * step.batch * layers
     weight_bytes = params_per_layer * step.model.weight_bits / 8 * layers

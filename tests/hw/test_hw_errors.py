@@ -31,7 +31,7 @@ import hw
         ({"hw__pim__timings__t_rfc_cycles": 6000}, "hw.pim.timings.t_refi_cycles=5070.0", "> t_rfc_cycles"),
         ({"hw__gpu__flops_efficiency": 1.5}, "hw.gpu.flops_efficiency=1.5", "<= 1"),
         ({"hw__gpu__peak_flops": "fast"}, "hw.gpu.peak_flops='fast'", "number"),
-        ({"hw__mapping__attention": "cpu"}, "hw.mapping.attention='cpu'", "gpu, pim, none"),
+        ({"hw__mapping__attention": "cpu"}, "hw.mapping.attention='cpu'", "gpu, pim, xbar, none"),
         ({"hw__mapping__kv_home": "gpu"}, "hw.mapping.kv_home='gpu'", "attention on pim needs kv_home: pim"),
         ({"algo__subvector_dim": 3}, "algo.subvector_dim=3.0", "must divide model.head_dim"),
         ({"algo__n_centroids": 1}, "algo.n_centroids=1.0", ">= 2"),
