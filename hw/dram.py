@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hw.fields import Num
+from hw.roofline import BOUND, where_bound
 from hw.system import Pe, Pim
 
 
@@ -112,17 +113,12 @@ def lookup_s(
     return seconds * refresh_factor(pim), misses
 
 
-def with_compute(pim: Pim, st: StreamTime, compute_s: Num) -> tuple[Num, str | np.ndarray]:
+def with_compute(pim: Pim, st: StreamTime, compute_s: Num) -> tuple[Num, int | np.ndarray]:
     """A PE overlaps its MACs with the column stream: time is the slower of the two.
 
-    Bound: "compute" when the MACs are slower, else "internal_bw" or "activation", whichever of
-    the column reads and the exposed row overheads is larger.
+    Bound code: "compute" when the MACs are slower, else "internal_bw" or "activation", whichever
+    of the column reads and the exposed row overheads is larger.
     """
     busy = compute_s * refresh_factor(pim)
-    seconds = np.maximum(st.seconds, busy)
-    if not any(np.ndim(x) for x in (st.seconds, st.column_s, st.activation_s, busy)):
-        if busy > st.seconds:
-            return float(seconds), "compute"
-        return float(seconds), "internal_bw" if st.column_s >= st.activation_s else "activation"
-    memory = np.where(np.asarray(st.column_s) >= st.activation_s, "internal_bw", "activation")
-    return seconds, np.where(busy > st.seconds, "compute", memory)
+    memory = where_bound(st.activation_s > st.column_s, "activation", BOUND["internal_bw"])
+    return np.maximum(st.seconds, busy), where_bound(busy > st.seconds, "compute", memory)

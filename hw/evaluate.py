@@ -164,14 +164,14 @@ def broadcast_cost(cost: Cost) -> Cost:
         cost.max_context_tokens,
     ]
     leaves += list(cost.kv_bytes_split.values())
-    leaves += [x for k in cost.kernels.values() for x in (k.seconds, k.energy_j, k.bound)]
+    leaves += [x for k in cost.kernels.values() for x in (k.seconds, k.energy_j, k.bound_code)]
     shape = np.broadcast_shapes(*(np.shape(x) for x in leaves))
 
     def fit(x: Num) -> Num:
         return scalar_or_array(x) if not shape else np.broadcast_to(x, shape)
 
-    def fit_bound(b: object) -> object:
-        return str(b) if not shape else np.broadcast_to(np.asarray(b), shape)
+    def fit_bound(b: int | np.ndarray) -> int | np.ndarray:
+        return int(b) if not shape else np.broadcast_to(np.asarray(b, dtype=np.uint8), shape)
 
     return Cost(
         latency_s=fit(cost.latency_s),
@@ -183,7 +183,7 @@ def broadcast_cost(cost: Cost) -> Cost:
         max_context_tokens=fit(cost.max_context_tokens),
         kernels={
             name: dataclasses.replace(
-                k, seconds=fit(k.seconds), energy_j=fit(k.energy_j), bound=fit_bound(k.bound)
+                k, seconds=fit(k.seconds), energy_j=fit(k.energy_j), bound_code=fit_bound(k.bound_code)
             )
             for name, k in cost.kernels.items()
         },

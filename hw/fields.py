@@ -6,6 +6,7 @@ vectorised and the error names the first offending element. Booleans and strings
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -52,6 +53,8 @@ def number(
         raise SpecError(full, None, "required number is missing")
     if isinstance(raw, (bool, str)) or raw is None:
         raise SpecError(full, raw, "must be a number or an array of numbers")
+    if isinstance(raw, int | float):
+        return _scalar(float(raw), full, gt=gt, ge=ge, le=le, integer=integer)
     try:
         arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
@@ -69,6 +72,23 @@ def number(
         if np.any(bad):
             raise SpecError(full, _first_bad(arr, bad), allowed)
     return arr if arr.ndim else float(arr)
+
+
+def _scalar(
+    x: float, full: str, *, gt: float | None, ge: float | None, le: float | None, integer: bool
+) -> float:
+    """The checks of `number` for one plain Python number (the single-point fast path)."""
+    if not math.isfinite(x):
+        raise SpecError(full, x, "must be finite")
+    if gt is not None and not x > gt:
+        raise SpecError(full, x, f"must be > {gt:g}")
+    if ge is not None and not x >= ge:
+        raise SpecError(full, x, f"must be >= {ge:g}")
+    if le is not None and not x <= le:
+        raise SpecError(full, x, f"must be <= {le:g}")
+    if integer and x != round(x):
+        raise SpecError(full, x, "must be an integer")
+    return x
 
 
 def choice(

@@ -8,34 +8,50 @@ import numpy as np
 
 from hw.fields import Num
 
+BOUNDS = ("compute", "internal_bw", "activation", "command", "link", "memory_bw", "hidden", "none")
+"""What can set a kernel's time; kernels carry the index (small ints are cheap on 10^6-point grids)."""
+BOUND = {name: i for i, name in enumerate(BOUNDS)}
+_BOUND_NAMES = np.asarray(BOUNDS)
+
 
 @dataclass(frozen=True)
 class KernelCost:
     """Cost of one kernel over a whole decode step (all layers).
 
-    seconds: time it adds on its device (s); energy_j: dynamic energy (J); bound: which limit set
-    the time ("compute", "internal_bw", "activation", "command", "link", "memory_bw", "none");
-    device: "gpu", "pim", "link" or "host". Arrays when the inputs are grids.
+    seconds: time it adds on its device (s); energy_j: dynamic energy (J); bound_code: index into
+    BOUNDS of the limit that set the time (read it as `bound`); device: "gpu", "pim", "xbar" or
+    "link". Arrays when the inputs are grids.
     """
 
     seconds: Num
     energy_j: Num
-    bound: str | np.ndarray
+    bound_code: int | np.ndarray
     device: str
 
+    @property
+    def bound(self) -> str | np.ndarray:
+        """The limit that set the time: "compute", "internal_bw", "activation", "command", "link",
+        "memory_bw", "hidden" (amortised work hidden under other work) or "none"."""
+        if np.ndim(self.bound_code) == 0:
+            return BOUNDS[int(self.bound_code)]
+        return _BOUND_NAMES[self.bound_code]
 
-def limit(**terms: Num) -> tuple[Num, str | np.ndarray]:
-    """Time = the largest of the candidate limits; bound = its name (elementwise for grids).
 
-    Terms are seconds under each limit alone (e.g. compute=..., internal_bw=...); first wins ties.
+def limit(**terms: Num) -> tuple[Num, int | np.ndarray]:
+    """Time = the largest of the candidate limits; bound code = its BOUND index (elementwise for grids).
+
+    Terms are seconds under each limit alone (e.g. compute=..., memory_bw=...); the first wins ties.
     """
-    names = list(terms)
-    values = list(terms.values())
-    if not any(np.ndim(v) for v in values):
-        best = max(range(len(values)), key=lambda i: (float(values[i]), -i))
-        return float(values[best]), names[best]
-    stacked = np.stack(np.broadcast_arrays(*[np.asarray(v, dtype=np.float64) for v in values]))
-    return stacked.max(axis=0), np.asarray(names)[stacked.argmax(axis=0)]
+    items = list(terms.items())
+    name, seconds = items[0]
+    code: int | np.ndarray = BOUND[name]
+    for name, value in items[1:]:
+        if np.ndim(value) or np.ndim(seconds):
+            code = np.where(value > seconds, np.uint8(BOUND[name]), np.asarray(code, dtype=np.uint8))
+        elif value > seconds:
+            code = BOUND[name]
+        seconds = np.maximum(seconds, value)
+    return (float(seconds) if np.ndim(seconds) == 0 else seconds), code
 
 
 def zero_like(x: Num) -> Num:
@@ -48,5 +64,8 @@ def scalar_or_array(x: Num) -> Num:
     return float(x) if np.ndim(x) == 0 else np.asarray(x)
 
 
-def empty(device: str) -> KernelCost:
-    return KernelCost(seconds=0.0, energy_j=0.0, bound="none", device=device)
+def where_bound(condition: Num | bool, if_true: str, otherwise: int | np.ndarray) -> int | np.ndarray:
+    """Bound code `if_true` where `condition` holds, else `otherwise` (scalars stay ints)."""
+    if np.ndim(condition) == 0 and np.ndim(otherwise) == 0:
+        return BOUND[if_true] if condition else int(otherwise)
+    return np.where(condition, np.uint8(BOUND[if_true]), np.asarray(otherwise, dtype=np.uint8))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -136,20 +137,20 @@ class Pim:
     energy: PimEnergy
     link: Link  # GPU <-> PIM (q/k/v in, outputs back)
 
-    @property
+    @cached_property
     def banks_per_pch(self) -> Num:
         return self.ranks * self.bank_groups * self.banks_per_group
 
-    @property
+    @cached_property
     def pchs(self) -> Num:
         """Pseudo-channels in the whole PIM memory (each has its own data bus to the buffer die)."""
         return self.stacks * self.channels_per_stack * self.pseudo_channels
 
-    @property
+    @cached_property
     def banks(self) -> Num:
         return self.pchs * self.banks_per_pch
 
-    @property
+    @cached_property
     def pe_area_mm2_per_stack(self) -> Num:
         """Area of the PEs on the core dies of one stack; buffer-die PEs sit on the logic die."""
         banks_per_stack = self.channels_per_stack * self.pseudo_channels * self.banks_per_pch
@@ -159,7 +160,7 @@ class Pim:
                 area = area + banks_per_stack / pe.banks_per_pe * pe.lanes * pe.area_mm2_per_lane
         return area
 
-    @property
+    @cached_property
     def capacity_bytes(self) -> Num:
         """Usable capacity: the cell area the PE logic takes is capacity lost (area model)."""
         kept = 1.0 - self.pe_area_mm2_per_stack / self.die_area_mm2

@@ -12,7 +12,7 @@ from hw.fields import Num
 from hw.kernels.dense import gpu_roofline
 from hw.kernels.step import Step, per_bank
 from hw.kernels.transfer import link_transfer, nonzero_transfers
-from hw.roofline import KernelCost
+from hw.roofline import BOUND, KernelCost, where_bound
 
 FP16_BYTES = 2
 SOFTMAX_OPS_PER_SCORE = 5  # max, subtract, exp, sum, divide
@@ -30,7 +30,7 @@ def pim_gemv_phase(step: Step, tensor_bytes_layer: Num, macs_layer: Num) -> Kern
     energy = read_j(pim, pe.placement, tensor_bytes_layer, st.activations_per_bank * pim.banks)
     energy = energy + macs_layer * pe.energy_pj_per_mac * PJ
     layers = step.model.n_layers
-    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound=bound, device="pim")
+    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
 
 
 def token_partitions(step: Step) -> Num:
@@ -75,7 +75,7 @@ def softmax_and_movement(step: Step, scores_layer: Num, up_extra_bytes_layer: Nu
         kernels["attn_softmax"] = KernelCost(
             seconds=layers * busy,
             energy_j=layers * ops * buf.energy_pj_per_mac * PJ,
-            bound="compute",
+            bound_code=BOUND["compute"],
             device="pim",
         )
     else:
@@ -86,7 +86,7 @@ def softmax_and_movement(step: Step, scores_layer: Num, up_extra_bytes_layer: Nu
         kernels["attn_softmax"] = KernelCost(
             seconds=gpu.seconds + link.seconds,
             energy_j=gpu.energy_j + link.energy_j,
-            bound="link",
+            bound_code=BOUND["link"],
             device="link",
         )
     if pe.placement == "buffer_die":
@@ -94,7 +94,7 @@ def softmax_and_movement(step: Step, scores_layer: Num, up_extra_bytes_layer: Nu
     kernels["pim_data_movement"] = KernelCost(
         seconds=layers * dram.bus_s(pim, moved),
         energy_j=layers * move_j(pim, pe.placement, moved),
-        bound="internal_bw",
+        bound_code=BOUND["internal_bw"],
         device="pim",
     )
     return kernels
@@ -129,7 +129,7 @@ def fp_token_attention(step: Step, tokens: Num) -> KernelCost:
     return KernelCost(
         seconds=score.seconds + value.seconds,
         energy_j=score.energy_j + value.energy_j,
-        bound=score.bound,
+        bound_code=score.bound_code,
         device="pim",
     )
 
@@ -149,10 +149,9 @@ def amortised_prefill(step: Step, seconds: Num, energy: Num, gpu_prefill_s: Num)
     """Prefill-time PIM work spread over the decode steps; only what outlasts the GPU prefill shows."""
     exposed = np.maximum(0.0, seconds - gpu_prefill_s)
     steps = step.workload.decode_steps
-    bound = np.where(np.asarray(exposed) > 0, "compute", "hidden")
     return KernelCost(
         seconds=exposed / steps,
         energy_j=energy / steps,
-        bound=bound if np.ndim(bound) else str(bound),
+        bound_code=where_bound(exposed > 0, "compute", BOUND["hidden"]),
         device="pim",
     )

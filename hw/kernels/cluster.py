@@ -17,7 +17,7 @@ from hw.fields import Num
 from hw.kernels.attention import FP16_BYTES, amortised_prefill, fp_token_attention, pim_bulk, pim_gemv_phase
 from hw.kernels.step import Step
 from hw.kv_format import ClusterSparseKv
-from hw.roofline import KernelCost
+from hw.roofline import BOUND, KernelCost
 
 
 def buffer_tokens(kv: ClusterSparseKv, tokens: Num) -> Num:
@@ -52,7 +52,7 @@ def selected_reads(step: Step, kv: ClusterSparseKv, tokens: Num) -> KernelCost:
         read_j(pim, pe.placement, read_bytes, read_bytes / pim.row_bytes) + macs * pe.energy_pj_per_mac * PJ
     )
     layers = 2 * step.model.n_layers  # K then V
-    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound=bound, device="pim")
+    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
 
 
 def cluster_attention(
@@ -87,13 +87,13 @@ def cluster_attention(
         "cs_select": KernelCost(
             seconds=select_s,
             energy_j=select_ops * step.model.n_layers * select_pe.energy_pj_per_mac * PJ,
-            bound="compute",
+            bound_code=BOUND["compute"],
             device="pim",
         ),
         "cs_cluster_reads": selected_reads(step, kv, tokens),
         "cs_buffer_tokens": fp_token_attention(step, buf),
         "cs_recluster": KernelCost(
-            seconds=re_s / interval, energy_j=re_j / interval, bound="compute", device="pim"
+            seconds=re_s / interval, energy_j=re_j / interval, bound_code=BOUND["compute"], device="pim"
         ),
         "cs_prefill_kmeans": amortised_prefill(step, pre_s, pre_j, gpu_prefill_s),
     }

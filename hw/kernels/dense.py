@@ -18,7 +18,7 @@ def gpu_roofline(step: Step, flops: Num, mem_bytes: Num) -> KernelCost:
         memory_bw=mem_bytes / (gpu.mem_bw_bytes_per_s * gpu.bw_efficiency),
     )
     energy = flops * gpu.energy_pj_per_flop * PJ + mem_bytes * 8 * gpu.mem_energy_pj_per_bit * PJ
-    return KernelCost(seconds=seconds, energy_j=energy, bound=bound, device="gpu")
+    return KernelCost(seconds=seconds, energy_j=energy, bound_code=bound, device="gpu")
 
 
 def pim_gemv(step: Step, params_per_layer: Num, layers: Num) -> KernelCost:
@@ -32,7 +32,7 @@ def pim_gemv(step: Step, params_per_layer: Num, layers: Num) -> KernelCost:
     )
     energy = read_j(pim, pe.placement, weight_bytes, st.activations_per_bank * pim.banks)
     energy = energy + params_per_layer * step.batch * pe.energy_pj_per_mac * PJ
-    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound=bound, device="pim")
+    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
 
 
 def projection(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:

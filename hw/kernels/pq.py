@@ -27,7 +27,7 @@ from hw.fields import Num
 from hw.kernels.attention import amortised_prefill, pim_bulk
 from hw.kernels.step import Step, per_bank
 from hw.kv_format import PqKv
-from hw.roofline import KernelCost
+from hw.roofline import BOUND, KernelCost, where_bound
 
 FP16_BYTES = 2
 RMW_COMMANDS = 2  # a histogram update reads and writes one column
@@ -48,7 +48,9 @@ def table_fits_buffer(step: Step, kv: PqKv) -> Num:
     return table <= step.attention_pe.buffer_bytes / 2
 
 
-def _lookup(step: Step, kv: PqKv, lookups: Num, code_bytes: Num, rmw: float) -> tuple[Num, Num, str]:
+def _lookup(
+    step: Step, kv: PqKv, lookups: Num, code_bytes: Num, rmw: float
+) -> tuple[Num, Num, int | np.ndarray]:
     """Seconds and activations per PE for `lookups` table accesses, with code chunks of half a buffer."""
     pim, pe = step.pim, step.attention_pe
     g = step.model.gqa_group
@@ -57,17 +59,21 @@ def _lookup(step: Step, kv: PqKv, lookups: Num, code_bytes: Num, rmw: float) -> 
     switches = np.ceil(code_bytes / chunk) * (1 + g)
     row_s, row_acts = dram.lookup_s(pim, pe, lookups * rmw, table_rows, switches, mode="intra_row")
     if pim.pq_lookup == "intra_row":
-        return row_s, row_acts, "command"
+        return row_s, row_acts, BOUND["command"]
     mode_s, mode_acts = dram.lookup_s(pim, pe, lookups * rmw, table_rows, switches, mode=pim.pq_lookup)
     if pim.pq_lookup == "per_lookup_activation":
-        return mode_s, mode_acts, "activation"
-    fits = table_fits_buffer(step, kv)
-    return np.where(fits, mode_s, row_s), np.where(fits, mode_acts, row_acts), "compute"
+        return mode_s, mode_acts, BOUND["activation"]
+    fits = table_fits_buffer(step, kv)  # a table too big for the buffer falls back to the open row
+    return (
+        np.where(fits, mode_s, row_s),
+        np.where(fits, mode_acts, row_acts),
+        where_bound(fits, "compute", BOUND["command"]),
+    )
 
 
-def _per_layer(step: Step, seconds: Num, energy: Num, bound: object) -> KernelCost:
+def _per_layer(step: Step, seconds: Num, energy: Num, bound: int | np.ndarray) -> KernelCost:
     layers = step.model.n_layers
-    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound=bound, device="pim")
+    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
 
 
 def ip_table(step: Step, kv: PqKv) -> KernelCost:
@@ -104,8 +110,7 @@ def score_lookup(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
         + activation_j(pim, acts * n)
         + lookups * n * (pim.column_bytes * 8 * pim.energy.cell_pj_per_bit + pe.energy_pj_per_mac) * PJ
     )
-    bound = np.where(np.asarray(add_s) > look_s, "compute", look_bound)
-    return _per_layer(step, seconds, energy, bound if np.ndim(bound) else str(bound))
+    return _per_layer(step, seconds, energy, where_bound(add_s > look_s, "compute", look_bound))
 
 
 def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
@@ -131,8 +136,7 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
         )
         * PJ
     )
-    bound = np.where(np.asarray(mac_s) > look_s, "compute", look_bound)
-    return _per_layer(step, seconds, energy, bound if np.ndim(bound) else str(bound))
+    return _per_layer(step, seconds, energy, where_bound(mac_s > look_s, "compute", look_bound))
 
 
 def partial_score_bytes(step: Step, kv: PqKv, tokens: Num) -> Num:
@@ -178,7 +182,7 @@ def codebook_refresh(step: Step, kv: PqKv) -> KernelCost:
     online rewrites the codebooks every `refresh_interval` steps; static costs nothing."""
     pim, pe = step.pim, step.attention_pe
     if kv.refresh == "static":
-        return KernelCost(seconds=0.0, energy_j=0.0, bound="none", device="pim")
+        return KernelCost(seconds=0.0, energy_j=0.0, bound_code=BOUND["none"], device="pim")
     codebook_bytes = (
         2 * step.kv_heads_total * step.model.n_layers * kv.n_centroids * step.model.head_dim * FP16_BYTES
     )
@@ -188,11 +192,14 @@ def codebook_refresh(step: Step, kv: PqKv) -> KernelCost:
         w = kv.refresh_window_tokens
         km_s, km_j = kmeans_seconds_energy(step, kv, w, kv.kmeans_iters)
         return KernelCost(
-            seconds=(km_s + copy.seconds) / w, energy_j=(km_j + copy_j) / w, bound="compute", device="pim"
+            seconds=(km_s + copy.seconds) / w,
+            energy_j=(km_j + copy_j) / w,
+            bound_code=BOUND["compute"],
+            device="pim",
         )
     every = kv.refresh_interval
     return KernelCost(
-        seconds=copy.seconds / every, energy_j=copy_j / every, bound="internal_bw", device="pim"
+        seconds=copy.seconds / every, energy_j=copy_j / every, bound_code=BOUND["internal_bw"], device="pim"
     )
 
 

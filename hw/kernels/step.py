@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -49,8 +50,13 @@ class Step:
     def attention_pe(self) -> Pe:
         return self.pim.pes[self.pim.attention_pe]
 
+    @cached_property
+    def _pe_counts(self) -> dict[str, Num]:
+        return {name: self.pim.banks / pe.banks_per_pe for name, pe in self.pim.pes.items()}
+
     def pes(self, pe: Pe) -> Num:
-        return self.pim.banks / pe.banks_per_pe
+        """PEs of this class in the whole PIM memory."""
+        return self._pe_counts[pe.placement]
 
 
 def per_bank(total_bytes: Num, banks: Num) -> Num:

@@ -6,7 +6,7 @@ import numpy as np
 
 from hw.energy import PJ
 from hw.fields import Num
-from hw.roofline import KernelCost, limit
+from hw.roofline import BOUND, KernelCost, limit
 from hw.system import HostMemory, Link
 
 
@@ -18,10 +18,10 @@ def link_transfer(link: Link, total_bytes: Num, transfers: Num, host: HostMemory
     link_s = total_bytes / link.bw_bytes_per_s + transfers * link.latency_s
     energy = total_bytes * 8 * link.energy_pj_per_bit * PJ
     if host is None:
-        return KernelCost(seconds=link_s, energy_j=energy, bound="link", device="link")
+        return KernelCost(seconds=link_s, energy_j=energy, bound_code=BOUND["link"], device="link")
     seconds, bound = limit(link=link_s, memory_bw=total_bytes / host.bw_bytes_per_s)
     energy = energy + total_bytes * 8 * host.energy_pj_per_bit * PJ
-    return KernelCost(seconds=seconds, energy_j=energy, bound=bound, device="link")
+    return KernelCost(seconds=seconds, energy_j=energy, bound_code=bound, device="link")
 
 
 def nonzero_transfers(total_bytes: Num, transfers: Num) -> Num:

@@ -7,7 +7,7 @@ import numpy as np
 from hw.energy import PJ
 from hw.fields import Num
 from hw.kernels.step import Step
-from hw.roofline import KernelCost
+from hw.roofline import BOUND, KernelCost
 from hw.system import Crossbar
 
 
@@ -54,5 +54,8 @@ def xbar_projection(step: Step, op: str, layers: Num) -> KernelCost:
         )
     tokens = step.batch * layers
     return KernelCost(
-        seconds=tokens * per_token_s, energy_j=tokens * per_token_j, bound="compute", device="xbar"
+        seconds=tokens * per_token_s,
+        energy_j=tokens * per_token_j,
+        bound_code=BOUND["compute"],
+        device="xbar",
     )
