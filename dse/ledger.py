@@ -71,6 +71,11 @@ class Ledger:
     def ask(self) -> optuna.Trial:
         return self.local.ask()
 
+    def exhausted(self) -> bool:
+        """True when the sampler has nothing left to propose (a finished grid)."""
+        is_exhausted = getattr(self.local.sampler, "is_exhausted", None)
+        return bool(is_exhausted and is_exhausted(self.local))
+
     def complete(
         self,
         trial: optuna.Trial,

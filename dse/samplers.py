@@ -6,6 +6,7 @@ Constraints need no wiring here: Optuna 5 samplers read each trial's constraint 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,12 +43,23 @@ def make_sampler(
             # QMC draws the continuous params; conditional ones fall back to a seeded random sampler.
             opts.setdefault("independent_sampler", optuna.samplers.RandomSampler(seed=seed))
             opts.setdefault("warn_independent_sampling", False)
-            return optuna.samplers.QMCSampler(seed=seed, **opts)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.samplers.QMCSampler(seed=seed, **opts)
         if name == "grid":
-            return optuna.samplers.GridSampler(grid_of(space), seed=seed, **opts)
+            return GridSearch(grid_of(space), seed=seed, **opts)
     except TypeError as err:
         raise SpaceError(f"sampler '{name}': bad sampler_options {sorted(opts)}: {err}") from err
     raise SpaceError(f"unknown sampler '{name}': use one of {', '.join(SAMPLERS)}")
+
+
+class GridSearch(optuna.samplers.GridSampler):
+    """Optuna's GridSampler for ask-and-tell: it does not stop the study at the end of the grid
+    (GridSampler calls Study.stop, which is only valid inside Study.optimize); the sweep loop
+    asks `is_exhausted` instead."""
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, state, values) -> None:  # noqa: ANN001
+        return None
 
 
 def grid_of(space: Space) -> dict[str, list[Any]]:

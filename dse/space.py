@@ -21,6 +21,7 @@ A command-line parameter replaces the config one of the same name.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -283,15 +284,26 @@ def _as_tuple(v: Any) -> tuple[Value, ...]:
     return tuple(v) if isinstance(v, Sequence) and not isinstance(v, str) else (v,)
 
 
+@functools.lru_cache(maxsize=4096)
+def _string_literal(v: str) -> str:
+    """`v` bare when Hydra reads it back as the same string (pq, bank_group), else quoted."""
+    try:
+        if OverridesParser.create().parse_override(f"k={v}").value() == v:
+            return v
+    except HydraException:
+        pass
+    return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _literal(v: Any) -> str:
-    """A scalar in Hydra override syntax; strings are quoted unless they are plain identifiers."""
-    if isinstance(v, str) and not v.replace("_", "").replace("-", "").isalnum():
-        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """A scalar in Hydra override syntax, such that Hydra parses it back to the same value."""
+    if isinstance(v, str):
+        return _string_literal(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
         return "null"
-    return str(v) if not isinstance(v, float) else repr(v)
+    return repr(v) if isinstance(v, float) else str(v)
 
 
 def override_string(name: str, value: Value) -> str:

@@ -95,7 +95,9 @@ def run_sweep(
     try:
         while True:
             finished = ledger.sync()
-            while in_flight < executor.capacity and finished + in_flight < n_trials:
+            while (
+                in_flight < executor.capacity and finished + in_flight < n_trials and not ledger.exhausted()
+            ):
                 job = _make_job(ledger, space, configs, base, code_version)
                 if isinstance(job, str):
                     stats.failed += 1

@@ -1,0 +1,86 @@
+"""Objectives and constraints read from an evaluation dict."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from dse.objectives import (
+    Constraint,
+    ObjectiveDirectionError,
+    ObjectiveError,
+    lookup,
+    objective_values,
+    parse_constraints,
+    parse_objectives,
+)
+
+RESULT = {
+    "latency_s": 2e-3,
+    "kv_bytes": 1000,
+    "fits": True,
+    "power_w": 70.0,
+    "energy_j": None,
+    "accuracy": {"name": "snr", "value": 20.5, "higher_is_better": True},
+}
+
+
+def test_builtin_names_and_custom_objectives() -> None:
+    objs = parse_objectives(
+        ["accuracy", "latency", {"name": "power", "key": "power_w", "direction": "minimize"}]
+    )
+    assert [(o.key, o.direction) for o in objs] == [
+        ("accuracy.value", "maximize"),
+        ("latency_s", "minimize"),
+        ("power_w", "minimize"),
+    ]
+    assert objective_values(RESULT, objs) == [20.5, 2e-3, 70.0]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (["speed"], "unknown objective 'speed'"),
+        ([{"key": "x", "direction": "up"}], "direction"),
+        ([], "no objectives"),
+        (["latency", "latency"], "twice"),
+    ],
+)
+def test_bad_objective_specs(spec: list, message: str) -> None:
+    with pytest.raises(ObjectiveError, match=message):
+        parse_objectives(spec)
+
+
+def test_missing_or_nan_objective_values_fail_with_the_key_named() -> None:
+    with pytest.raises(ObjectiveError, match="energy_j"):
+        objective_values(RESULT, parse_objectives(["energy"]))
+    with pytest.raises(ObjectiveError, match="latency_s' is nan"):
+        objective_values({**RESULT, "latency_s": math.nan}, parse_objectives(["latency"]))
+
+
+def test_direction_contradicting_higher_is_better_is_a_config_error() -> None:
+    worse = {**RESULT, "accuracy": {"value": 0.3, "higher_is_better": False}}
+    with pytest.raises(ObjectiveDirectionError, match="higher_is_better=False"):
+        objective_values(worse, parse_objectives(["accuracy"]))
+
+
+def test_constraint_violations_follow_optunas_sign_convention() -> None:
+    fits, power, ctx = parse_constraints(
+        [{"key": "fits", "equals": True}, {"key": "power_w", "max": 60}, {"key": "ctx", "min": 4096}]
+    )
+    assert fits.violation(RESULT) == 0.0
+    assert fits.violation({**RESULT, "fits": False}) == 1.0
+    assert power.violation(RESULT) == pytest.approx(10.0)
+    assert power.violation({**RESULT, "power_w": 50}) == 0.0
+    assert ctx.violation({"ctx": 1000}) == 3096.0
+    assert ctx.violation({}) == 1.0  # a missing value is not feasible
+    with pytest.raises(ObjectiveError, match="exactly one"):
+        parse_constraints([{"key": "x", "max": 1, "min": 0}])
+    assert Constraint("x", max=1.0).violation({"x": math.nan}) == 1.0
+
+
+def test_lookup_walks_dotted_keys() -> None:
+    assert lookup(RESULT, "accuracy.value") == 20.5
+    assert lookup(RESULT, "accuracy.nope") is None
+    assert lookup(RESULT, "latency_s.x") is None
