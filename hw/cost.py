@@ -19,7 +19,9 @@ class Cost:
     step; kv_bytes: KV footprint of the batch; kv_bytes_split: codes / codebooks / full_precision;
     fits: KV plus everything else resident there fits the KV's home memory; spill_bytes: KV that
     does not fit and is read from host memory instead; max_context_tokens: the largest context
-    that fits; kernels: per-kernel cost with its bound and device.
+    that fits; kernels: per-kernel cost with its bound and device; pim_capacity_bytes: PIM memory
+    left after the PE logic's area cost (area model; 0 without PIM); pe_area_mm2: PE logic area on
+    the DRAM core dies, all stacks.
     """
 
     latency_s: Num
@@ -30,6 +32,21 @@ class Cost:
     spill_bytes: Num
     max_context_tokens: Num
     kernels: dict[str, KernelCost]
+    pim_capacity_bytes: Num
+    pe_area_mm2: Num
+
+    @property
+    def power_w(self) -> Num:
+        """Average power over the decode step (W)."""
+        return self.energy_j / self.latency_s
+
+    @property
+    def energy_by_device(self) -> dict[str, Num]:
+        """Dynamic energy per device ("gpu", "pim", "xbar", "link"), J per step."""
+        out: dict[str, Num] = {}
+        for k in self.kernels.values():
+            out[k.device] = out.get(k.device, 0.0) + k.energy_j
+        return out
 
     @property
     def breakdown(self) -> dict[str, Num]:
@@ -48,6 +65,10 @@ class Cost:
             "fits": bool(self.fits),
             "spill_bytes": float(self.spill_bytes),
             "max_context_tokens": int(self.max_context_tokens),
+            "power_w": float(self.power_w),
+            "pim_capacity_bytes": float(self.pim_capacity_bytes),
+            "pe_area_mm2": float(self.pe_area_mm2),
+            "energy_by_device": {k: float(v) for k, v in self.energy_by_device.items()},
             "breakdown": {k: float(v.seconds) for k, v in self.kernels.items()},
             "kernels": {
                 k: {

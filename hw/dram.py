@@ -41,13 +41,14 @@ def refresh_factor(pim: Pim) -> Num:
     return 1.0 / (1.0 - t.t_rfc_cycles / t.t_refi_cycles) if pim.refresh else 1.0
 
 
-def stream(pim: Pim, pe: Pe, bytes_per_bank: Num) -> StreamTime:
-    """Stream `bytes_per_bank` from each bank through its PE, row by row.
+def stream(pim: Pim, pe: Pe, bytes_per_bank: Num, *, write: bool = False) -> StreamTime:
+    """Stream `bytes_per_bank` from each bank through its PE (or from the PE into the banks), row by row.
 
     A round opens one row in each of the PE's banks and reads its columns, one every command
     interval. Without interleaving all banks activate together, then precharge (row cycle bounded by
     tRAS + tRP); with interleaving the PE reads one bank while the others activate, so a round is the
     longer of the PE's column time and one bank's own row cycle (>= tRC), plus one exposed tRCD.
+    Writes wait the write recovery tWR before precharging instead of the read-to-precharge tRTP.
     """
     t = pim.timings
     tck = t.tck_s
@@ -56,7 +57,8 @@ def stream(pim: Pim, pe: Pe, bytes_per_bank: Num) -> StreamTime:
     cols_per_row = np.where(rows > 0, cols / np.maximum(rows, 1.0), 0.0)
     t_col = cmd_s(pim, pe)
     burst = pe.banks_per_pe * cols_per_row * t_col
-    t_rcd, t_rp, t_rtp = t.t_rcd_cycles * tck, t.t_rp_cycles * tck, t.t_rtp_cycles * tck
+    t_rcd, t_rp = t.t_rcd_cycles * tck, t.t_rp_cycles * tck
+    t_rtp = (t.t_wr_cycles if write else t.t_rtp_cycles) * tck
     if pe.row_interleave:
         own_cycle = np.maximum(t_rcd + cols_per_row * t_col + t_rtp + t_rp, t.t_rc_cycles * tck)
         total = rows * np.maximum(burst, own_cycle) + np.where(rows > 0, t_rcd, 0.0)

@@ -149,6 +149,8 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
         spill_bytes=spill,
         max_context_tokens=max_context_tokens(kv, step.model, step.batch, capacity),
         kernels=kernels,
+        pim_capacity_bytes=0.0 if system.pim is None else system.pim.capacity_bytes,
+        pe_area_mm2=0.0 if system.pim is None else system.pim.stacks * system.pim.pe_area_mm2_per_stack,
     )
     return broadcast_cost(cost)
 
@@ -163,7 +165,7 @@ def broadcast_cost(cost: Cost) -> Cost:
         cost.spill_bytes,
         cost.max_context_tokens,
     ]
-    leaves += list(cost.kv_bytes_split.values())
+    leaves += [cost.pim_capacity_bytes, cost.pe_area_mm2, *cost.kv_bytes_split.values()]
     leaves += [x for k in cost.kernels.values() for x in (k.seconds, k.energy_j, k.bound_code)]
     shape = np.broadcast_shapes(*(np.shape(x) for x in leaves))
 
@@ -181,6 +183,8 @@ def broadcast_cost(cost: Cost) -> Cost:
         fits=bool(cost.fits) if not shape else np.broadcast_to(np.asarray(cost.fits, dtype=bool), shape),
         spill_bytes=fit(cost.spill_bytes),
         max_context_tokens=fit(cost.max_context_tokens),
+        pim_capacity_bytes=fit(cost.pim_capacity_bytes),
+        pe_area_mm2=fit(cost.pe_area_mm2),
         kernels={
             name: dataclasses.replace(
                 k, seconds=fit(k.seconds), energy_j=fit(k.energy_j), bound_code=fit_bound(k.bound_code)

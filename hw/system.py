@@ -24,6 +24,7 @@ DEVICES = ("gpu", "pim", "xbar", "none")
 OPERATORS = ("qkv_proj", "attention", "o_proj", "ffn", "lm_head")
 KV_HOMES = ("gpu", "pim", "host")
 PQ_LOOKUPS = ("intra_row", "per_lookup_activation", "pe_buffer")
+PQ_VALUES = ("histogram", "reconstruct")
 SOFTMAX_SITES = ("buffer_die", "gpu")
 
 
@@ -132,7 +133,8 @@ class Pim:
     attention_pe: str
     gemv_pe: str
     softmax_on: str
-    pq_lookup: str
+    pq_lookup: str  # where PQ tables are read: open DRAM row, a row per lookup, or PE registers
+    pq_value: str  # p.V on codes: K-bin histogram then codebook GEMV, or per-token reconstruction
     refresh: bool
     energy: PimEnergy
     link: Link  # GPU <-> PIM (q/k/v in, outputs back)
@@ -341,6 +343,7 @@ def _pim(cfg: Mapping[str, Any], path: str) -> Pim:
         gemv_pe=placed("gemv_pe") if "gemv_pe" in cfg else placed("attention_pe"),
         softmax_on=softmax_on,
         pq_lookup=choice(cfg, "pq_lookup", path, PQ_LOOKUPS, default="intra_row"),
+        pq_value=choice(cfg, "pq_value", path, PQ_VALUES, default="histogram"),
         refresh=flag(cfg, "refresh", path, default=True),
         energy=PimEnergy(
             act_pre_pj_per_bit=number(energy_cfg, "act_pre_pj_per_bit", ep, ge=0),

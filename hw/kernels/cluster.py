@@ -36,21 +36,22 @@ def selected_clusters(kv: ClusterSparseKv, tokens: Num) -> Num:
 def selected_reads(step: Step, kv: ClusterSparseKv, tokens: Num) -> KernelCost:
     """Read the selected clusters' K and V rows and do the two GEMVs on them.
 
-    Clusters land on banks round-robin, so the busiest bank holds ceil(selected / banks) clusters.
+    A cluster takes ceil(cluster bytes / row) whole rows (padded), striped one row a bank; the
+    selected rows of all KV heads spread over the banks, so the busiest bank streams
+    ceil(selected rows / banks) rows and its PE does the MACs of the tokens in them.
     """
     pim, pe = step.pim, step.attention_pe
     d = step.model.head_dim
     rows_per_cluster = np.ceil(kv.cluster_tokens * d * FP16_BYTES / pim.row_bytes)
-    per_bank_clusters = np.ceil(step.kv_heads_total * selected_clusters(kv, tokens) / pim.banks)
-    bytes_per_bank = per_bank_clusters * rows_per_cluster * pim.row_bytes
-    st = dram.stream(pim, pe, bytes_per_bank)
-    macs_per_pe = per_bank_clusters * pe.banks_per_pe * kv.cluster_tokens * d * step.model.gqa_group
+    selected_rows = step.kv_heads_total * selected_clusters(kv, tokens) * rows_per_cluster
+    rows_per_bank = np.ceil(selected_rows / pim.banks)
+    st = dram.stream(pim, pe, rows_per_bank * pim.row_bytes)
+    tokens_per_row = kv.cluster_tokens / rows_per_cluster
+    macs_per_pe = rows_per_bank * pe.banks_per_pe * tokens_per_row * d * step.model.gqa_group
     seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs_per_pe))
-    read_bytes = step.kv_heads_total * selected_clusters(kv, tokens) * rows_per_cluster * pim.row_bytes
+    read_bytes = selected_rows * pim.row_bytes
     macs = step.q_heads_total * selected_clusters(kv, tokens) * kv.cluster_tokens * d
-    energy = (
-        read_j(pim, pe.placement, read_bytes, read_bytes / pim.row_bytes) + macs * pe.energy_pj_per_mac * PJ
-    )
+    energy = read_j(pim, pe.placement, read_bytes, selected_rows) + macs * pe.energy_pj_per_mac * PJ
     layers = 2 * step.model.n_layers  # K then V
     return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
 

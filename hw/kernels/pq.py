@@ -42,28 +42,39 @@ def units_per_pe(step: Step, kv: PqKv, tensors: Num = 1.0) -> Num:
     return np.maximum(1.0, step.kv_heads_total * subspaces(step, kv) * tensors / step.pes(step.attention_pe))
 
 
-def table_fits_buffer(step: Step, kv: PqKv) -> Num:
-    """Whether the inner-product tables of one KV head's query heads fit half the PE buffer."""
-    table = step.model.gqa_group * kv.n_centroids * FP16_BYTES
-    return table <= step.attention_pe.buffer_bytes / 2
+def table_fits_buffer(step: Step, kv: PqKv, tables: Num | None = None, entry_bytes: Num = FP16_BYTES) -> Num:
+    """Whether `tables` K-entry tables (default: one per query head of a KV head) fit half the PE
+    buffer (the other half holds codes)."""
+    tables = step.model.gqa_group if tables is None else tables
+    return tables * kv.n_centroids * entry_bytes <= step.attention_pe.buffer_bytes / 2
 
 
 def _lookup(
-    step: Step, kv: PqKv, lookups: Num, code_bytes: Num, rmw: float
+    step: Step,
+    kv: PqKv,
+    lookups: Num,
+    code_bytes: Num,
+    rmw: float,
+    entry_bytes: Num = FP16_BYTES,
+    tables: Num | None = None,
 ) -> tuple[Num, Num, int | np.ndarray]:
-    """Seconds and activations per PE for `lookups` table accesses, with code chunks of half a buffer."""
+    """Seconds, activations and bound per PE for `lookups` accesses (`rmw` commands each) to a
+    K-entry table of `entry_bytes` entries. Codes are read in chunks of half the PE buffer; each
+    chunk switches rows to the code row and back to each query head's table."""
     pim, pe = step.pim, step.attention_pe
-    g = step.model.gqa_group
-    table_rows = np.ceil(kv.n_centroids * FP16_BYTES / pim.row_bytes)
+    tables = step.model.gqa_group if tables is None else tables
+    table_rows = np.ceil(kv.n_centroids * entry_bytes / pim.row_bytes)
     chunk = np.maximum(pe.buffer_bytes / 2, pim.column_bytes)
-    switches = np.ceil(code_bytes / chunk) * (1 + g)
+    switches = np.ceil(code_bytes / chunk) * (1 + tables)
     row_s, row_acts = dram.lookup_s(pim, pe, lookups * rmw, table_rows, switches, mode="intra_row")
     if pim.pq_lookup == "intra_row":
         return row_s, row_acts, BOUND["command"]
     mode_s, mode_acts = dram.lookup_s(pim, pe, lookups * rmw, table_rows, switches, mode=pim.pq_lookup)
     if pim.pq_lookup == "per_lookup_activation":
         return mode_s, mode_acts, BOUND["activation"]
-    fits = table_fits_buffer(step, kv)  # a table too big for the buffer falls back to the open row
+    fits = table_fits_buffer(
+        step, kv, tables, entry_bytes
+    )  # a table too big for the buffer falls back to the open row
     return (
         np.where(fits, mode_s, row_s),
         np.where(fits, mode_acts, row_acts),
@@ -77,20 +88,26 @@ def _per_layer(step: Step, seconds: Num, energy: Num, bound: int | np.ndarray) -
 
 
 def ip_table(step: Step, kv: PqKv) -> KernelCost:
+    """Read the K codebook (K x s FP16), do K s MACs per query head, write the K-entry table to a row.
+
+    With `pq_lookup: pe_buffer` and a table that fits the buffer, nothing is written back.
+    """
     pim, pe = step.pim, step.attention_pe
     u = units_per_pe(step, kv)
     g = step.model.gqa_group
     macs = u * g * kv.n_centroids * kv.subvector_dim
     codebook_bytes = u * kv.n_centroids * kv.subvector_dim * FP16_BYTES
     table_bytes = u * g * kv.n_centroids * FP16_BYTES
-    st = dram.stream(pim, pe, (codebook_bytes + table_bytes) / pe.banks_per_pe)
-    seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs))
+    if pim.pq_lookup == "pe_buffer":
+        table_bytes = np.where(table_fits_buffer(step, kv), 0.0, table_bytes)
+    read = dram.stream(pim, pe, codebook_bytes / pe.banks_per_pe)
+    written = dram.stream(pim, pe, table_bytes / pe.banks_per_pe, write=True)
+    seconds, bound = dram.with_compute(pim, read, dram.compute_s(pim, pe, macs))
     n = step.pes(pe)
-    energy = read_j(
-        pim, pe.placement, (codebook_bytes + table_bytes) * n, st.activations_per_bank * pim.banks
-    )
+    acts = (read.activations_per_bank + written.activations_per_bank) * pim.banks
+    energy = read_j(pim, pe.placement, (codebook_bytes + table_bytes) * n, acts)
     energy = energy + macs * n * pe.energy_pj_per_mac * PJ
-    return _per_layer(step, seconds, energy, bound)
+    return _per_layer(step, seconds + written.seconds, energy, bound)
 
 
 def score_lookup(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
@@ -108,22 +125,38 @@ def score_lookup(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     energy = (
         energy
         + activation_j(pim, acts * n)
-        + lookups * n * (pim.column_bytes * 8 * pim.energy.cell_pj_per_bit + pe.energy_pj_per_mac) * PJ
+        + lookups * n * pe.energy_pj_per_mac * PJ
+        + lookups / pe.lookups_per_cmd * n * pim.column_bytes * 8 * pim.energy.cell_pj_per_bit * PJ
     )
     return _per_layer(step, seconds, energy, where_bound(add_s > look_s, "compute", look_bound))
 
 
 def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
-    """Histogram of probabilities per V centroid (read-modify-write lookups), times the codebook."""
+    """p.V on the V codes, by `pq_value`.
+
+    histogram: add p into the K-bin histogram of each code (a read-modify-write in the open
+    histogram row: two column commands), then multiply the histogram by the codebook (K s MACs a
+    query head). reconstruct: fetch each code's centroid (s FP16) from the codebook rows, which
+    span ceil(K s 2 / row) rows, and accumulate p x centroid (s MACs).
+    """
     pim, pe = step.pim, step.attention_pe
     n = step.pes(pe)
     m = subspaces(step, kv)
     code_bytes = step.kv_heads_total * tokens * m * kv.code_bits / 8
     updates = step.q_heads_total * tokens * m / n
     st = dram.stream(pim, pe, per_bank(code_bytes, pim.banks))
-    look_s, acts, look_bound = _lookup(step, kv, updates, code_bytes / n, RMW_COMMANDS)
-    u = units_per_pe(step, kv)
-    macs = updates + u * step.model.gqa_group * kv.n_centroids * kv.subvector_dim
+    if pim.pq_value == "histogram":
+        look_s, acts, look_bound = _lookup(step, kv, updates, code_bytes / n, RMW_COMMANDS)
+        u = units_per_pe(step, kv)
+        macs = updates + u * step.model.gqa_group * kv.n_centroids * kv.subvector_dim
+        commands = updates * RMW_COMMANDS
+    else:
+        centroid_bytes = kv.subvector_dim * FP16_BYTES
+        look_s, acts, look_bound = _lookup(
+            step, kv, updates, code_bytes / n, 1.0, entry_bytes=centroid_bytes, tables=1.0
+        )
+        macs = updates * kv.subvector_dim
+        commands = updates
     mac_s = dram.compute_s(pim, pe, macs)
     seconds = st.seconds + np.maximum(look_s, mac_s)
     energy = read_j(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks)
@@ -131,7 +164,7 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
         energy
         + activation_j(pim, acts * n)
         + (
-            updates * n * RMW_COMMANDS * pim.column_bytes * 8 * pim.energy.cell_pj_per_bit
+            commands / pe.lookups_per_cmd * n * pim.column_bytes * 8 * pim.energy.cell_pj_per_bit
             + macs * n * pe.energy_pj_per_mac
         )
         * PJ
