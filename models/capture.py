@@ -4,7 +4,7 @@ What the cache holds is what a KV cache holds: keys AFTER RoPE (HF rotate-half l
 Queries are post-RoPE too. Tensors (S sequences, Y captured layers, G KV heads, H query heads, d):
   k, v     [S, Y, G, L, d]   every position
   q_tail   [S, Y, H, Q_TAIL, d]  the last Q_TAIL prefill queries (importance weights)
-  q_dec    [S, Y, H, L - P, d]   every decode query (quick mode scores the last few)
+  q_dec    [S, Y, H, L - P, d]   every decode query (quick mode scores the last few; optional)
   ids      [S, L]            token ids
   hidden   [S, L - P, D]     final normed hidden state at decode positions (full-mode reference)
 """
@@ -34,6 +34,7 @@ _MEMO: dict[str, dict[str, torch.Tensor]] = {}
 class CaptureKey:
     split: str  # "calib" | "eval"
     layers: tuple[int, ...]  # () = all layers
+    decode_queries: bool = True  # keep q_dec (quick mode scores it; full mode recomputes queries)
 
     def digest(self, spec: ProxySpec) -> str:
         path = corpus_path(spec)
@@ -41,7 +42,7 @@ class CaptureKey:
             "model": spec.model.source + ":" + str(spec.model.path), "text": [path.name, path.stat().st_size],
             "seq": spec.seq_tokens, "prefill": spec.prefill_tokens, "n": spec.n_seqs,
             "calib": spec.text.calib_seqs, "offset": spec.text.eval_offset_tokens, "split": self.split,
-            "layers": list(self.layers), "q_tail": Q_TAIL, "v": 1,
+            "layers": list(self.layers), "q_tail": Q_TAIL, "q_dec": self.decode_queries, "v": 1,
         }
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -70,6 +71,8 @@ def _run(spec: ProxySpec, key: CaptureKey) -> dict[str, torch.Tensor]:
         out["q_tail"].append(torch.stack([rec[i][0][:, p - Q_TAIL:p] for i in layers]))
         out["q_dec"].append(torch.stack([rec[i][0][:, p:] for i in layers]))
         out["hidden"].append(hidden[0, p:].cpu())
+    if not key.decode_queries:
+        del out["q_dec"]
     cap = {name: torch.stack(t).contiguous() for name, t in out.items()}
     cap["ids"] = ids.clone()
     cap["layers"] = torch.tensor(layers)
@@ -80,6 +83,8 @@ def _run(spec: ProxySpec, key: CaptureKey) -> dict[str, torch.Tensor]:
 def check_finite(cap: dict[str, torch.Tensor], layers: list[int]) -> None:
     """Raise ActivationError naming the first layer and head whose k, v or q holds NaN/inf."""
     for name in ("k", "v", "q_tail", "q_dec"):
+        if name not in cap:
+            continue
         bad = ~torch.isfinite(cap[name]).flatten(3).all(-1).all(0)  # [Y, heads]
         if bad.any():
             y, h = (int(i) for i in bad.nonzero()[0])

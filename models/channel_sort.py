@@ -1,13 +1,22 @@
 """Channel sorting for PQ: a fixed head-dim permutation per (layer, KV head, tensor), from calibration data.
 
-Greedy grouping: the highest-variance free channel seeds a subvector, which is filled with the free
-channels most correlated (|Pearson r|) with it. Correlated channels in one subspace let a small codebook
-capture their joint structure; channels left in other subspaces are closer to independent.
+The permutation decides which channels share a subvector (and so a codebook). It is chosen per head
+on the calibration split only: a few candidate orders are each PQ-quantized with a small codebook and
+the one with the lowest error wins. For keys the error of channel i is weighted by E[q_i^2] over
+calibration queries, because a key error e changes the attention score by q.e; for values the plain
+squared error counts. The identity order is a candidate, so sorting never loses on calibration data.
+Any permutation can be folded offline into W_k / W_q (keys) or W_v / W_o (values).
 """
 
 from __future__ import annotations
 
 import torch
+
+from .kmeans import KMeansConfig, assign, kmeans
+from .pq import decode, from_subspaces, to_subspaces
+
+CALIB_CENTROIDS = 32  # codebook size used to compare candidate orders (the ranking barely depends on it)
+CALIB_ITERS = 4
 
 
 def paired_layout(d: int) -> torch.Tensor:
@@ -16,24 +25,74 @@ def paired_layout(d: int) -> torch.Tensor:
     return torch.stack([half, half + d // 2], dim=1).reshape(-1)
 
 
-def correlation_sort(x: torch.Tensor, s: int) -> torch.Tensor:
-    """x [B, N, d] calibration vectors -> permutation [B, d] grouping correlated channels s at a time."""
+def _variance_sorted(var: torch.Tensor) -> torch.Tensor:
+    """Similar-magnitude channels together: channels by descending variance. var [B,d] -> [B,d]."""
+    return var.argsort(-1, descending=True)
+
+
+def _variance_balanced(var: torch.Tensor, s: int) -> torch.Tensor:
+    """Every subvector gets a spread of magnitudes: channels by variance dealt to subspaces in snake order."""
+    b, d = var.shape
+    m = d // s
+    order = var.argsort(-1, descending=True)  # [B, d]
+    rank = torch.arange(d)
+    row, col = rank // m, rank % m
+    sub = torch.where(row % 2 == 0, col, m - 1 - col)  # subspace of the r-th largest channel
+    slot = sub * s + row  # position of that channel in the permuted head vector
+    perm = torch.empty_like(order)
+    perm.scatter_(1, slot.expand(b, -1), order)
+    return perm
+
+
+def _correlation_greedy(x: torch.Tensor, s: int) -> torch.Tensor:
+    """Correlated channels together: the largest free channel seeds a subvector filled with the free
+    channels of highest |Pearson r| with it. x [B, N, d] -> [B, d]."""
     b, _, d = x.shape
     xc = x - x.mean(1, keepdim=True)
-    std = xc.pow(2).mean(1).sqrt()  # [B, d]
+    std = xc.pow(2).mean(1).sqrt()
     corr = (xc.transpose(1, 2) @ xc) / x.shape[1] / (std[:, :, None] * std[:, None, :]).clamp_min(1e-12)
-    sim = corr.abs()
     perm = torch.empty(b, d, dtype=torch.long)
     for i in range(b):
         free = torch.ones(d, dtype=torch.bool)
-        out = []
+        out: list[int] = []
         while free.any():
-            var = torch.where(free, std[i], torch.tensor(-1.0))
-            seed = int(var.argmax())
+            seed = int(torch.where(free, std[i], torch.tensor(-1.0)).argmax())
             free[seed] = False
-            cand = torch.where(free, sim[i, seed], torch.tensor(-1.0))
+            cand = torch.where(free, corr[i, seed].abs(), torch.tensor(-1.0))
             take = cand.topk(min(s - 1, int(free.sum()))).indices.tolist()
             free[take] = False
             out.extend([seed, *take])
         perm[i] = torch.tensor(out)
     return perm
+
+
+def candidate_orders(x: torch.Tensor, s: int) -> list[torch.Tensor]:
+    """Candidate permutations [B, d] for calibration vectors x [B, N, d]."""
+    b, _, d = x.shape
+    var = x.var(1)
+    return [torch.arange(d).expand(b, d), paired_layout(d).expand(b, d), _variance_sorted(var),
+            _variance_balanced(var, s), _correlation_greedy(x, s)]
+
+
+def pq_error(x: torch.Tensor, perm: torch.Tensor, s: int, channel_weight: torch.Tensor, seed: int
+             ) -> torch.Tensor:
+    """Weighted PQ squared error per problem [B] of x [B,N,d] under permutation perm [B,d]."""
+    b, n, d = x.shape
+    xp = x.gather(-1, perm[:, None, :].expand(-1, n, -1))
+    xs = to_subspaces(xp, s)
+    c = kmeans(xs, KMeansConfig(min(CALIB_CENTROIDS, n), CALIB_ITERS, seed))
+    err = from_subspaces(decode(c, assign(xs, c)), b) - xp
+    w = channel_weight.gather(-1, perm)
+    return (err.pow(2) * w[:, None, :]).sum(-1).mean(-1)
+
+
+def calibrated_sort(x: torch.Tensor, s: int, channel_weight: torch.Tensor | None = None, seed: int = 0
+                    ) -> torch.Tensor:
+    """Best candidate permutation per problem: x [B, N, d] calibration vectors, channel_weight [B, d]
+    (None: uniform) -> [B, d]."""
+    b, _, d = x.shape
+    w = torch.ones(b, d) if channel_weight is None else channel_weight
+    cands = candidate_orders(x, s)
+    errs = torch.stack([pq_error(x, p, s, w, seed) for p in cands])  # [C, B]
+    best = errs.argmin(0)
+    return torch.stack(cands)[best, torch.arange(b)]

@@ -27,7 +27,7 @@ class CompressContext:
     q_tail: torch.Tensor | None = None  # [N, H, T, d] last prefill queries (positions prefill-T..prefill-1)
     perm_k: torch.Tensor | None = None  # [N, G, d] calibrated channel order for keys
     perm_v: torch.Tensor | None = None
-    pq_layout: str = "paired"
+    pq_layout: str = "contiguous"
     kmeans_train_tokens: int = 0
     kmeans_tol: float = 0.0
 

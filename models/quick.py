@@ -8,16 +8,19 @@ exact FP32 attention and are averaged over sequences, layers, heads and queries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+from filelock import FileLock
+from safetensors.torch import load_file, save_file
 
 from .attention import compressed_attention, fidelity_metrics, reference_attention
 from .capture import CaptureKey, load_capture
-from .channel_sort import correlation_sort
+from .channel_sort import calibrated_sort
 from .compress import CompressContext, compress
 from .spec import AlgoSpec, PQSpec, ProxySpec
 
-_PERMS: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
+_PERMS: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # per process, over the disk copy
 
 
 @dataclass
@@ -29,16 +32,24 @@ class QuickResult:
 def channel_perms(spec: ProxySpec, layers: tuple[int, ...], s: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Calibrated channel orders for K and V, [Y, G, d] each, from the calibration split only."""
     key = CaptureKey("calib", layers)
-    memo = (key.digest(spec), s)
+    memo = f"perm-{key.digest(spec)}-s{s}-seed{spec.seed}"
+    path = Path(spec.cache_dir) / "activations" / f"{memo}.safetensors"
+    if memo not in _PERMS and path.exists():
+        saved = load_file(str(path))
+        _PERMS[memo] = (saved["k"], saved["v"])
     if memo not in _PERMS:
         cal = load_capture(spec, key)
+        sc, y, g, length, d = cal["k"].shape
+        q = cal["q_dec"] if "q_dec" in cal else cal["q_tail"]  # [Sc, Y, H, T, d]
+        # E[q_i^2] over calibration queries of the heads sharing each KV head
+        q_pow = q.pow(2).mean((0, 3)).view(y, g, -1, d).mean(2).reshape(y * g, d)
         perms = []
-        for name in ("k", "v"):
-            x = cal[name]  # [Sc, Y, G, L, d]
-            sc, y, g, length, d = x.shape
-            flat = x.permute(1, 2, 0, 3, 4).reshape(y * g, sc * length, d)
-            perms.append(correlation_sort(flat, s).view(y, g, d))
+        for name, weight in (("k", q_pow), ("v", None)):
+            flat = cal[name].permute(1, 2, 0, 3, 4).reshape(y * g, sc * length, d)
+            perms.append(calibrated_sort(flat, s, weight, spec.seed).view(y, g, d))
         _PERMS[memo] = (perms[0], perms[1])
+        with FileLock(str(path) + ".lock"):
+            save_file({"k": perms[0], "v": perms[1]}, str(path))
     return _PERMS[memo]
 
 

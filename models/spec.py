@@ -97,7 +97,7 @@ class ProxySpec:
     kmeans_train_tokens: int = 0  # >0: k-means trains on this many sampled tokens (speed)
     kmeans_tol: float = 0.0  # stop when fewer than this fraction of assignments change
     topk: int = 8
-    pq_layout: str = "paired"  # PQ subvectors without channel sorting: paired | contiguous (see docs)
+    pq_layout: str = "contiguous"  # PQ subvectors without channel sorting: contiguous | paired
     metric: str = "attn_snr_db"
     seed: int = 0
     cache_dir: str = ".cache/pimdse"

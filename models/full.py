@@ -1,0 +1,73 @@
+"""Full mode: the model runs over held-out text with the compressed KV cache in the loop.
+
+Each evaluation sequence is prefilled exactly (positions < prefill are unaffected by compression, so
+the captured exact prefix K/V is reused); the decode positions then run through every layer, each
+layer compressing its cache (prefix + the decode tokens' own, already perturbed, K/V) as the
+algorithm would after streaming the sequence, and attending with sinks/window exact.
+Metrics over decode positions p (which predict token p + 1): next-token KL(exact || compressed),
+perplexity with and without compression, and top-1 agreement.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .attention import compressed_attention
+from .capture import CaptureKey, load_capture
+from .compress import CompressContext, compress
+from .llama import forward, logits
+from .quick import QuickResult, channel_perms
+from .runtime import get_model
+from .spec import AlgoSpec, PQSpec, ProxySpec
+
+
+def score_full(algo: AlgoSpec, spec: ProxySpec) -> QuickResult:
+    cap = load_capture(spec, CaptureKey("eval", (), decode_queries=False))
+    model = get_model(spec.model)
+    w = model.weights
+    p = spec.prefill_tokens
+    k, v, q_tail = cap["k"], cap["v"], cap["q_tail"]  # [S, Y, G, L, d], [S, Y, H, T, d]
+    n_seq, n_layers = k.shape[:2]
+    perms = None
+    if isinstance(algo, PQSpec) and algo.channel_sort:
+        perms = channel_perms(spec, (), algo.subvector_dim)
+    refreshes = [0]
+
+    def attend(i: int, q: torch.Tensor, k_all: torch.Tensor, v_all: torch.Tensor, q_pos: torch.Tensor
+               ) -> torch.Tensor:
+        pk = pv = None
+        if perms is not None:
+            pk, pv = perms[0][i].expand(n_seq, -1, -1), perms[1][i].expand(n_seq, -1, -1)
+        ctx = CompressContext(p, spec.seed, q_tail[:, i], pk, pv, spec.pq_layout, spec.kmeans_train_tokens,
+                              spec.kmeans_tol)
+        comp = compress(algo, k_all, v_all, ctx)
+        refreshes[0] = comp.refreshes
+        out, _ = compressed_attention(q, k_all, v_all, comp.k_hat, comp.v_hat, q_pos, comp.region,
+                                      comp.read(q, q_pos))
+        return out
+
+    ids = cap["ids"].to(spec.model.device)
+    past = [(k[:, i, :, :p], v[:, i, :, :p]) for i in range(n_layers)]
+    hidden = forward(w, ids[:, p:], past=past, attend=attend)
+    return QuickResult(next_token_metrics(w, hidden[:, :-1], cap["hidden"][:, :-1], ids[:, p + 1:]),
+                       refreshes[0])
+
+
+def next_token_metrics(w, hidden: torch.Tensor, ref_hidden: torch.Tensor, targets: torch.Tensor
+                       ) -> dict[str, float]:
+    """hidden/ref_hidden [S, T, D] final normed states, targets [S, T] -> KL, perplexities, top-1."""
+    kl_sum = nll_sum = ref_nll_sum = agree = 0.0
+    n = targets.numel()
+    for s in range(hidden.shape[0]):  # one sequence at a time: vocab-sized logits are large
+        lp = torch.log_softmax(logits(w, hidden[s]).float(), -1)
+        ref_lp = torch.log_softmax(logits(w, ref_hidden[s]).float(), -1)
+        kl_sum += (ref_lp.exp() * (ref_lp - lp)).sum(-1).clamp_min(0).sum().item()
+        tgt = targets[s][:, None]
+        nll_sum -= lp.gather(-1, tgt).sum().item()
+        ref_nll_sum -= ref_lp.gather(-1, tgt).sum().item()
+        agree += (lp.argmax(-1) == ref_lp.argmax(-1)).sum().item()
+    ppl, ppl_ref = math.exp(nll_sum / n), math.exp(ref_nll_sum / n)
+    return {"kl": kl_sum / n, "ppl": ppl, "ppl_ref": ppl_ref, "ppl_ratio": ppl / ppl_ref,
+            "top1_agree": agree / n}
