@@ -85,7 +85,9 @@ def test_cluster_sparse_reads_whole_row_aligned_clusters_up_to_the_budget():
     assert k.seconds == pytest.approx(2 * 32 * macs_s * REFRESH, rel=1e-12)
     assert k.bound == "compute"
     dense = hw.evaluate(*hw.build(*point(hw="starc_hbm_pim", algo="fp16")))
-    assert c.kernels["cs_cluster_reads"].seconds < dense.kernels["attn_score"].seconds / 10
+    dense_s = dense.kernels["attn_score"].seconds + dense.kernels["attn_value"].seconds
+    # 32x fewer tokens, but only 2048 of 5120 banks busy: between 10x and 32x faster.
+    assert dense_s / 32 < c.kernels["cs_cluster_reads"].seconds < dense_s / 10
 
 
 def test_pq_value_by_reconstruction_misses_rows_the_histogram_does_not():
