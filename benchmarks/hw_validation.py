@@ -1,0 +1,198 @@
+"""Compare the hw/ model with public figures (docs/validation.md reproduces its tables from here).
+
+    .venv/bin/python benchmarks/hw_validation.py
+
+Each section prints the model's number next to the public one. Nothing here is fitted: the presets
+in conf/hw are used as they are, with the overrides printed beside each row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import hw
+from hw import dram
+from hw.energy import read_pj_per_bit
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+GIB = 1 << 30
+
+
+def load(group: str, name: str) -> dict[str, Any]:
+    return yaml.safe_load((CONF / group / f"{name}.yaml").read_text())
+
+
+def point(hw_name: str, algo: str, model: str, **overrides: Any) -> hw.Cost:
+    """Cost one point; overrides are dotted paths like 'hw.pim.stacks' (as on the pimdse command line)."""
+    parts = {"hw": load("hw", hw_name), "algo": load("algo", algo), "model": load("model", model)}
+    parts["workload"] = load("workload", "default")
+    for dotted, value in overrides.items():
+        keys = dotted.split(".")
+        node = parts[keys[0]]
+        for key in keys[1:-1]:
+            node = node[key]
+        node[keys[-1]] = value
+    return hw.evaluate(*hw.build(parts["hw"], parts["algo"], parts["model"], parts["workload"]))
+
+
+def internal_bandwidth() -> None:
+    print("## AttAcc! internal bandwidth over external (HBM3, per stack)")
+    print("| placement | command interval | per-PE GB/s | peak x external | streaming x external | AttAcc! |")
+    print("|---|---|---|---|---|---|")
+    rows = [
+        ("attacc_hbm3_bank", "bank", 4, "16x"),
+        ("attacc_hbm3_bank", "bank", 6, "9x (power limit)"),
+        ("attacc_hbm3_bankgroup", "bank_group", 2, "8x"),
+        ("attacc_hbm3_bankgroup", "bank_group", 6, "3x (power limit)"),
+        ("attacc_hbm3_bufferdie", "buffer_die", 2, "1x"),
+    ]
+    for preset, place, interval, public in rows:
+        cfg = load("hw", preset)
+        cfg["pim"]["pe"][place]["cmd_interval_cycles"] = interval
+        cfg["pim"]["stacks"] = 1
+        system = hw.build(cfg, {"name": "fp16"}, load("model", "mistral_7b"), load("workload", "default"))[0]
+        pim, pe = system.pim, system.pim.pes[place]
+        per_pe = pim.column_bytes / dram.cmd_s(pim, pe)
+        external = dram.bus_bw_bytes_per_s(pim)
+        peak = per_pe * pim.banks / pe.banks_per_pe / external
+        per_bank = 1 << 20  # stream 1 MiB from every bank: row activations and refresh included
+        st = dram.stream(pim, pe, per_bank)
+        streaming = per_bank * pim.banks / st.seconds / external
+        print(
+            f"| {place} | {interval} tCK | {per_pe / 1e9:.2f} | {peak:.1f}x | {streaming:.1f}x | {public} |"
+        )
+    print()
+
+
+def energy_paths() -> None:
+    print("## Energy per bit by PE placement (AttAcc! table, DOMAIN.md section 4)")
+    cfg = load("hw", "attacc_hbm3_bank")
+    system = hw.build(cfg, {"name": "fp16"}, load("model", "mistral_7b"), load("workload", "default"))[0]
+    pim = system.pim
+    act = pim.energy.act_pre_pj_per_bit
+    print("| reader | model pJ/bit | public |")
+    print("|---|---|---|")
+    for place, public in [("bank", 0.55), ("bank_group", 1.56), ("buffer_die", 3.29), ("gpu", 3.59)]:
+        print(f"| {place} | {act + read_pj_per_bit(pim, place):.2f} | {public} |")
+    print()
+
+
+def aquabolt() -> None:
+    print("## Samsung Aquabolt-XL (HBM2-PIM), one stack")
+    cfg = load("hw", "hbm2_pim_aquabolt")
+    system = hw.build(cfg, {"name": "fp16"}, load("model", "mistral_7b"), load("workload", "default"))[0]
+    pim, pe = system.pim, system.pim.pes["bank"]
+    pcus = pim.banks / pim.stacks / pe.banks_per_pe
+    peak = pcus * pe.lanes * 2 * pe.clock_hz
+    ratio = pim.column_bytes / dram.cmd_s(pim, pe) * pcus * pim.stacks / dram.bus_bw_bytes_per_s(pim)
+    # A large FP16 GEMV alone on one stack (8192 x 8192, batch 1): achieved FLOP/s.
+    gemv = point(
+        "hbm2_pim_aquabolt",
+        "fp16",
+        "mistral_7b",
+        **{
+            "hw.pim.stacks": 1,
+            "hw.mapping": {
+                "qkv_proj": "none",
+                "attention": "none",
+                "o_proj": "none",
+                "ffn": "none",
+                "lm_head": "pim",
+                "overlap": False,
+                "kv_home": "pim",
+            },
+            "model.n_layers": 1,
+            "model.hidden_size": 8192,
+            "model.vocab_size": 8192,
+        },
+    )
+    achieved = 2 * 8192 * 8192 / gemv.kernels["lm_head"].seconds
+    print("| quantity | model | public |")
+    print("|---|---|---|")
+    print(
+        f"| peak FP16 FLOP/s a stack ({pcus:.0f} PCUs x 16 lanes x 2 x 300 MHz) | {peak / 1e12:.3f} T | 1.2 T |"
+    )
+    print(f"| 8192 x 8192 GEMV alone, batch 1 (rows, refresh) | {achieved / 1e12:.3f} T | - |")
+    print(f"| processing bandwidth over the external interface | {ratio:.1f}x | 4x |")
+    print(
+        f"| capacity a stack after the PCUs (area model) | {pim.capacity_bytes / pim.stacks / GIB:.2f} GiB | 6 GB |"
+    )
+    print()
+
+
+def offload_share() -> None:
+    print("## Offload baseline: host-link share of decode latency (AQPIM: 90-98.5 %)")
+    print("| model | context | batch | step ms | host transfer ms | share |")
+    print("|---|---|---|---|---|---|")
+    for model in ("mistral_7b", "llama32_3b"):
+        for ctx, batch in [(4096, 1), (16384, 1), (32768, 1), (32768, 4), (131072, 1)]:
+            c = point(
+                "gpu_offload_pcie", "fp16", model, **{"workload.context_tokens": ctx, "workload.batch": batch}
+            )
+            t = c.kernels["kv_host_transfer"].seconds
+            print(
+                f"| {model} | {ctx} | {batch} | {c.latency_s * 1e3:.2f} | {t * 1e3:.2f} | {t / c.latency_s:.1%} |"
+            )
+    print()
+
+
+def attention_s(c: hw.Cost) -> float:
+    """Seconds of the attention kernels on the PIM (projections, links and spills left out)."""
+    return sum(k.seconds for k in c.kernels.values() if k.device == "pim")
+
+
+def starc() -> None:
+    print("## STARC: attention-layer latency, budget 1024, against full FP16 retrieval (STARC: 54-74 % less)")
+    print("| model | context | FP16 attention us | cluster-sparse us | reduction |")
+    print("|---|---|---|---|---|")
+    for model in ("mistral_7b", "llama32_3b"):
+        for ctx in (4096, 8192, 16384, 32768):
+            over = {"workload.context_tokens": ctx}
+            dense = attention_s(point("starc_hbm_pim", "fp16", model, **over))
+            sparse = attention_s(point("starc_hbm_pim", "cluster_sparse", model, **over))
+            print(f"| {model} | {ctx} | {dense * 1e6:.0f} | {sparse * 1e6:.0f} | {1 - sparse / dense:.0%} |")
+    print()
+
+
+def aqpim_vs_attacc() -> None:
+    print("## AQPIM against AttAcc! (AQPIM: 3.4x faster decode)")
+    print("| model | context | batch | stacks | AttAcc! FP16 ms (fits) | AQPIM PQ ms (fits) | speed-up |")
+    print("|---|---|---|---|---|---|---|")
+    for model, ctx, batch, stacks in [
+        ("mistral_7b", 32768, 1, 8),
+        ("mistral_7b", 32768, 16, 8),
+        ("mistral_7b", 131072, 8, 8),
+        ("llama32_3b", 131072, 8, 8),
+        ("mistral_7b", 131072, 32, 8),
+        ("llama32_3b", 131072, 32, 8),
+    ]:
+        over = {"workload.context_tokens": ctx, "workload.batch": batch, "hw.pim.stacks": stacks}
+        a = point("attacc_hbm3_bank", "fp16", model, **over)
+        q = point("aqpim_hbm3", "pq", model, **over)
+        print(
+            f"| {model} | {ctx} | {batch} | {stacks} | {a.latency_s * 1e3:.1f} ({a.fits}) | "
+            f"{q.latency_s * 1e3:.1f} ({q.fits}) | {a.latency_s / q.latency_s:.2f}x |"
+        )
+    q = point("aqpim_hbm3", "pq", "mistral_7b", **{"hw.pim.pe.bank.lookups_per_cmd": 16})
+    a = point("attacc_hbm3_bank", "fp16", "mistral_7b", **{"hw.pim.stacks": 8})
+    print(
+        f"| mistral_7b, lookups_per_cmd=16 | 32768 | 1 | 8 | {a.latency_s * 1e3:.1f} | {q.latency_s * 1e3:.1f} | "
+        f"{a.latency_s / q.latency_s:.2f}x |"
+    )
+    print()
+
+
+def main() -> None:
+    internal_bandwidth()
+    energy_paths()
+    aquabolt()
+    offload_share()
+    starc()
+    aqpim_vs_attacc()
+
+
+if __name__ == "__main__":
+    main()
