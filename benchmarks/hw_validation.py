@@ -21,6 +21,11 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
 GIB = 1 << 30
 
 
+def row(*cells: object) -> None:
+    """Print one Markdown table row."""
+    print("| " + " | ".join(str(c) for c in cells) + " |")
+
+
 def load(group: str, name: str) -> dict[str, Any]:
     return yaml.safe_load((CONF / group / f"{name}.yaml").read_text())
 
@@ -112,13 +117,17 @@ def aquabolt() -> None:
     achieved = 2 * 8192 * 8192 / gemv.kernels["lm_head"].seconds
     print("| quantity | model | public |")
     print("|---|---|---|")
-    print(
-        f"| peak FP16 FLOP/s a stack ({pcus:.0f} PCUs x 16 lanes x 2 x 300 MHz) | {peak / 1e12:.3f} T | 1.2 T |"
+    row(
+        f"peak FP16 FLOP/s a stack ({pcus:.0f} PCUs x 16 lanes x 2 x 300 MHz)",
+        f"{peak / 1e12:.3f} T",
+        "1.2 T",
     )
     print(f"| 8192 x 8192 GEMV alone, batch 1 (rows, refresh) | {achieved / 1e12:.3f} T | - |")
     print(f"| processing bandwidth over the external interface | {ratio:.1f}x | 4x |")
-    print(
-        f"| capacity a stack after the PCUs (area model) | {pim.capacity_bytes / pim.stacks / GIB:.2f} GiB | 6 GB |"
+    row(
+        "capacity a stack after the PCUs (area model)",
+        f"{pim.capacity_bytes / pim.stacks / GIB:.2f} GiB",
+        "6 GB",
     )
     print()
 
@@ -133,9 +142,7 @@ def offload_share() -> None:
                 "gpu_offload_pcie", "fp16", model, **{"workload.context_tokens": ctx, "workload.batch": batch}
             )
             t = c.kernels["kv_host_transfer"].seconds
-            print(
-                f"| {model} | {ctx} | {batch} | {c.latency_s * 1e3:.2f} | {t * 1e3:.2f} | {t / c.latency_s:.1%} |"
-            )
+            row(model, ctx, batch, f"{c.latency_s * 1e3:.2f}", f"{t * 1e3:.2f}", f"{t / c.latency_s:.1%}")
     print()
 
 
@@ -178,9 +185,15 @@ def aqpim_vs_attacc() -> None:
         )
     q = point("aqpim_hbm3", "pq", "mistral_7b", **{"hw.pim.pe.bank.lookups_per_cmd": 16})
     a = point("attacc_hbm3_bank", "fp16", "mistral_7b", **{"hw.pim.stacks": 8})
-    print(
-        f"| mistral_7b, lookups_per_cmd=16 | 32768 | 1 | 8 | {a.latency_s * 1e3:.1f} | {q.latency_s * 1e3:.1f} | "
-        f"{a.latency_s / q.latency_s:.2f}x |"
+    speedup = a.latency_s / q.latency_s
+    row(
+        "mistral_7b, lookups_per_cmd=16",
+        32768,
+        1,
+        8,
+        f"{a.latency_s * 1e3:.1f}",
+        f"{q.latency_s * 1e3:.1f}",
+        f"{speedup:.2f}x",
     )
     print()
 
