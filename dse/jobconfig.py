@@ -110,7 +110,9 @@ class JobConfigs:
             options = [str(o) for o in p.when.get(head, groups.get(head, []))]
             for combo in [{head: o} for o in options] or [{}]:
                 if not _has_key(self.template(combo), p.name):
+                    fixed_choice = self._choices[()].get(head) if not combo else None
                     where = f" when {head}={combo[head]}" if combo else ""
+                    where += f" (with {head}={fixed_choice})" if fixed_choice else ""
                     raise SpaceError(f"unknown parameter '{p.name}': not a key of the composed config{where}")
 
     def check_groups(self) -> None:

@@ -14,8 +14,6 @@ optuna-dashboard) until it finishes.
 
 from __future__ import annotations
 
-import math
-import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -35,28 +33,17 @@ FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 class Ledger:
     """The durable study plus this worker's in-memory twin (same directions and sampler)."""
 
-    def __init__(
-        self, durable: optuna.Study, sampler: optuna.samplers.BaseSampler, sync_interval_s: float = 1.0
-    ) -> None:
-        """`sync_interval_s`: at most this often (s), read what other workers stored."""
+    def __init__(self, durable: optuna.Study, sampler: optuna.samplers.BaseSampler) -> None:
         self.durable = durable
         self.worker_id = uuid.uuid4().hex[:12]
         self.local = optuna.create_study(directions=durable.directions, sampler=sampler)
-        self.sync_interval_s = sync_interval_s
         self._mirrored: set[int] = set()
-        self._last_sync = -math.inf
-        self._finished = 0
 
-    def sync(self, force: bool = False) -> int:
+    def sync(self) -> int:
         """Copy trials other workers finished into the twin; return the study's finished count.
 
-        Between reads of the storage (every `sync_interval_s`, or when forced) the count is the
-        last one read plus the trials this worker stored since.
+        One query for the trials stored since the last sync (~1 ms with SQLite).
         """
-        now = time.monotonic()
-        if not force and now - self._last_sync < self.sync_interval_s:
-            return self._finished
-        self._last_sync = now
         trials = self.durable.get_trials(deepcopy=False, states=FINISHED)
         for t in trials:
             if t.number in self._mirrored:
@@ -65,8 +52,7 @@ class Ledger:
             # Trials this worker recorded are already in the twin, told there before being stored.
             if t.user_attrs.get(ATTR_WORKER) != self.worker_id:
                 self.local.add_trial(t)
-        self._finished = len(trials)
-        return self._finished
+        return len(trials)
 
     def ask(self) -> optuna.Trial:
         return self.local.ask()
@@ -101,4 +87,3 @@ class Ledger:
         trial.set_user_attr(ATTR_WORKER, self.worker_id)
         frozen = self.local.tell(trial, values, state=state)
         self.durable.add_trial(frozen)
-        self._finished += 1

@@ -9,6 +9,8 @@ commits stay fully synchronous, so a finished trial survives a crash of the proc
 from __future__ import annotations
 
 import sqlite3
+import time
+from importlib.util import find_spec
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +23,9 @@ from dse.objectives import Objective
 
 SQLITE_BUSY_TIMEOUT_S = 120.0
 """How long a writer waits for another process's SQLite lock before failing (s)."""
+
+CREATE_ATTEMPTS = 5
+"""Tries to open a storage whose tables other workers are creating at the same moment."""
 
 STUDY_ATTR_OBJECTIVES = "pimdse.objectives"
 """Study user attribute: the objectives as [{name, key, direction, unit}], read by dse.results."""
@@ -49,20 +54,34 @@ def make_storage(url: str) -> BulkRDBStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
     elif parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql" and not find_spec("psycopg") and find_spec("psycopg2"):
+            # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; use the installed psycopg2.
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+            url = parsed.render_as_string(hide_password=False)
         # Fail fast when no server answers rather than hanging on the OS TCP timeout.
         engine_kwargs["connect_args"] = {"connect_timeout": 5}
         engine_kwargs["pool_pre_ping"] = True
-    try:
-        storage = BulkRDBStorage(url, engine_kwargs=engine_kwargs)
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise StudyError(
-            f"cannot open storage '{parsed.render_as_string(hide_password=True)}': {first}"
-        ) from err
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            storage = BulkRDBStorage(url, engine_kwargs=engine_kwargs)
+            break
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
+            if _creation_race(err) and attempt + 1 < CREATE_ATTEMPTS:
+                # Workers started together on a new database all create Optuna's tables; the
+                # losers fail on a table or type that now exists. The schema is there: retry.
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            where = parsed.render_as_string(hide_password=True)
+            raise StudyError(f"cannot open storage '{where}': {first}") from err
     if parsed.get_backend_name() == "sqlite":
         # After Optuna created its tables: an empty file has no header to keep the journal mode in.
         _enable_wal(Path(parsed.database))
     return storage
+
+
+def _creation_race(err: Exception) -> bool:
+    return isinstance(err, sqlalchemy.exc.IntegrityError) or "already exists" in str(err)
 
 
 def _enable_wal(path: Path) -> None:

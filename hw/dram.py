@@ -54,17 +54,16 @@ def stream(pim: Pim, pe: Pe, bytes_per_bank: Num, *, write: bool = False) -> Str
     tck = t.tck_s
     cols = np.ceil(bytes_per_bank / pim.column_bytes)
     rows = np.ceil(bytes_per_bank / pim.row_bytes)
-    cols_per_row = np.where(rows > 0, cols / np.maximum(rows, 1.0), 0.0)
     t_col = cmd_s(pim, pe)
-    burst = pe.banks_per_pe * cols_per_row * t_col
+    # rows x (per-row overhead + that row's columns), without dividing by rows (rows may be 0).
+    column_s = cols * (pe.banks_per_pe * t_col)
     t_rcd, t_rp = t.t_rcd_cycles * tck, t.t_rp_cycles * tck
     t_rtp = (t.t_wr_cycles if write else t.t_rtp_cycles) * tck
     if pe.row_interleave:
-        own_cycle = np.maximum(t_rcd + cols_per_row * t_col + t_rtp + t_rp, t.t_rc_cycles * tck)
-        total = rows * np.maximum(burst, own_cycle) + np.where(rows > 0, t_rcd, 0.0)
+        own_cycles = np.maximum(cols * t_col + rows * (t_rcd + t_rtp + t_rp), rows * (t.t_rc_cycles * tck))
+        total = np.maximum(column_s, own_cycles) + np.minimum(rows, 1.0) * t_rcd
     else:
-        total = rows * (np.maximum(t_rcd + burst + t_rtp, t.t_ras_cycles * tck) + t_rp)
-    column_s = rows * burst
+        total = np.maximum(rows * (t_rcd + t_rtp) + column_s, rows * (t.t_ras_cycles * tck)) + rows * t_rp
     return StreamTime(
         seconds=total * refresh_factor(pim),
         column_s=column_s,

@@ -2,12 +2,14 @@
 
 bits a value: fp16 16, uniform bits + 32/group_size, pq log2(K)/s. KV bytes grow with context and
 bits; latency is KV bytes over (banks x clock); accuracy falls as bits fall. `algo.bits=3` raises
-and `hw.banks=56` returns a NaN latency, so failure handling can be tested.
+and `hw.banks=56` returns a NaN latency, so failure handling can be tested; `+toy.exit_on_banks=N`
+kills the evaluating process when hw.banks is N.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
@@ -33,6 +35,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     latency_s = kv_bytes / (cfg.hw.banks * cfg.hw.clock_ghz * 1e9) + 1e-6
     if cfg.hw.banks == 56:
         latency_s = float("nan")
+    if cfg.toy.get("exit_on_banks") == cfg.hw.banks:
+        os._exit(3)  # a worker process dying mid-trial (killed by the OS, a segfault)
     time.sleep(cfg.toy.sleep_s)
     return {
         "latency_s": latency_s,
