@@ -9,7 +9,7 @@ import numpy as np
 from hw.cost import Cost
 from hw.fields import Num
 from hw.footprint import fp_tokens, kv_footprint, max_context_tokens
-from hw.kernels import attention, cluster, dense, pq, xbar
+from hw.kernels import attention, cluster, dense, gpu_attention, pq, xbar
 from hw.kernels.step import Step
 from hw.kv_format import ClusterSparseKv, Fp16Kv, KvFormat, PqKv, UniformKv
 from hw.roofline import KernelCost, scalar_or_array
@@ -66,7 +66,7 @@ def projections(step: Step) -> dict[str, KernelCost]:
 
 def pim_attention(step: Step) -> dict[str, KernelCost]:
     """Attention kernels when the KV lives in PIM and attention runs there, by KV format."""
-    kv, ctx, m = step.kv, step.context, step.model
+    kv, ctx = step.kv, step.context
     kernels: dict[str, KernelCost] = {"link_gpu_pim": attention.gpu_pim_link(step)}
     if isinstance(kv, Fp16Kv):
         kernels |= attention.pim_dense_attention(step, ctx, FP16_BYTES, 1.0)
@@ -91,20 +91,6 @@ def pim_attention(step: Step) -> dict[str, KernelCost]:
     kernels |= attention.softmax_and_movement(
         step, step.q_heads_total * (read_tokens + fp), scored * FP16_BYTES
     )
-    del m
-    return kernels
-
-
-def gpu_side_attention(step: Step, kv_bytes: Num, home_bytes: Num, host_bytes: Num) -> dict[str, KernelCost]:
-    """Attention on the GPU over KV in its memory (`home_bytes`) and in host memory (`host_bytes`)."""
-    extra = 0.0
-    if isinstance(step.kv, PqKv):
-        d, k = step.model.head_dim, step.kv.n_centroids
-        extra = 2 * step.q_heads_total * k * d * 2 * step.model.n_layers  # inner-product tables, histograms
-    kernels = {"attention_gpu": attention.gpu_attention(step, home_bytes, extra)}
-    if step.system.mapping.kv_home == "host" or np.any(np.asarray(host_bytes) > 0):
-        kernels["kv_host_transfer"] = attention.host_kv_read(step, host_bytes)
-    del kv_bytes
     return kernels
 
 
@@ -126,15 +112,12 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     spill = 0.0 * total if home == "host" else np.maximum(0.0, total - np.maximum(capacity, 0.0))
     kernels = projections(step)
     where = system.mapping.devices["attention"]
+    spilled_share = spill / total
     if where == "pim":
-        resident = 1.0 - spill / total
-        kernels |= pim_attention(_scale_context(step, resident))
-        if np.any(np.asarray(spill) > 0):
-            spilled = _scale_context(step, 1.0 - resident)
-            kernels |= gpu_side_attention(spilled, spill, 0.0 * spill, spill)
+        kernels |= pim_attention(_scale_context(step, 1.0 - spilled_share))
+        kernels |= gpu_attention.spilled_attention(_scale_context(step, spilled_share))
     elif where == "gpu":
-        host_bytes = total if home == "host" else spill
-        kernels |= gpu_side_attention(step, total, total - host_bytes, host_bytes)
+        kernels |= gpu_attention.gpu_attention(step, 1.0 if home == "host" else spilled_share)
     latency = step_latency(system, kernels)
     static_w = system.gpu.static_power_w
     if system.pim is not None:

@@ -108,20 +108,6 @@ def gpu_pim_link(step: Step) -> KernelCost:
     return link_transfer(step.pim.link, per_layer * layers, 2 * layers)
 
 
-def gpu_attention(step: Step, local_bytes: Num, extra_flops: Num = 0.0) -> KernelCost:
-    """Attention on the GPU reading `local_bytes` of KV from its own memory."""
-    flops = 4 * step.q_heads_total * step.context * step.model.head_dim * step.model.n_layers + extra_flops
-    return gpu_roofline(step, flops, local_bytes)
-
-
-def host_kv_read(step: Step, host_bytes: Num) -> KernelCost:
-    """KV that lives in host memory crosses the host link every decode step (one transfer a layer)."""
-    layers = step.model.n_layers
-    return link_transfer(
-        step.system.host_link, host_bytes, nonzero_transfers(host_bytes, layers), host=step.system.host
-    )
-
-
 def fp_token_attention(step: Step, tokens: Num) -> KernelCost:
     """Dense FP16 attention over the full-precision tokens (sinks, recent window) of a compressed cache."""
     phases = pim_dense_attention(step, tokens, FP16_BYTES, 1.0)

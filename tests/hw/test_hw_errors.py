@@ -72,4 +72,9 @@ def test_not_fitting_is_a_result_not_an_error():
     )
     assert c.fits is False
     assert c.spill_bytes == 16 * (1 << 30)
-    assert "kv_host_transfer" in c.kernels
+    # The spilled half of the context crosses PCIe5 (one transfer a layer) and is attended on the GPU.
+    assert c.kernels["kv_spill_transfer"].seconds == pytest.approx(
+        16 * (1 << 30) / 128e9 + 32 * 1e-6, rel=1e-12
+    )
+    assert c.kernels["kv_spill_transfer"].bound == "link"
+    assert c.kernels["attention_spill_gpu"].seconds > 0
