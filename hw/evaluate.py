@@ -115,7 +115,7 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     spilled_share = spill / total
     if where == "pim":
         kernels |= pim_attention(_scale_context(step, 1.0 - spilled_share))
-        kernels |= gpu_attention.spilled_attention(_scale_context(step, spilled_share))
+        kernels |= gpu_attention.spilled_attention(_scale_context(step, spilled_share), spill)
     elif where == "gpu":
         kernels |= gpu_attention.gpu_attention(step, 1.0 if home == "host" else spilled_share)
     latency = step_latency(system, kernels)

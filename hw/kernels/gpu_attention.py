@@ -69,10 +69,12 @@ def gpu_attention(step: Step, host_share: Num) -> dict[str, KernelCost]:
     }
 
 
-def spilled_attention(spilled: Step) -> dict[str, KernelCost]:
-    """The part of the context that did not fit the PIM: streamed from host memory, attended on the GPU."""
-    flops, kv_read = attention_work(spilled)
+def spilled_attention(spilled: Step, spill_bytes: Num) -> dict[str, KernelCost]:
+    """The `spill_bytes` of KV that did not fit the PIM (the context of `spilled`): read from host
+    memory every step and attended on the GPU."""
+    flops, _ = attention_work(spilled)
+    flops = np.where(spill_bytes > 0, flops, 0.0)  # no spill: no tables or centroids to score either
     return {
         "attention_spill_gpu": idle_as_none(gpu_roofline(spilled, flops, 0.0 * flops)),
-        "kv_spill_transfer": host_kv_read(spilled, kv_read),
+        "kv_spill_transfer": host_kv_read(spilled, spill_bytes),
     }

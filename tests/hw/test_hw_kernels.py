@@ -122,3 +122,16 @@ def test_offload_moves_the_compressed_footprint_and_cluster_sparse_only_what_it_
     read = 2 * 32 * 8 * (32 * 32 + 64) * 128 * 2 + cs.kv_bytes_split["codebooks"]
     assert cs.kernels["kv_host_transfer"].seconds == pytest.approx(read / 64e9 + 32e-6, rel=1e-12)
     assert cs.latency_s < pq.latency_s < fp16.latency_s
+
+
+@pytest.mark.parametrize("algo", ["fp16", "uniform", "pq", "cluster_sparse"])
+def test_nothing_spills_when_the_kv_fits(algo):
+    c = hw.evaluate(*hw.build(*point(algo=algo)))
+    assert c.fits
+    assert c.spill_bytes == 0
+    for name in ("attention_spill_gpu", "kv_spill_transfer"):
+        assert (c.kernels[name].seconds, c.kernels[name].energy_j, c.kernels[name].bound) == (
+            0.0,
+            0.0,
+            "none",
+        )
