@@ -66,9 +66,15 @@ def internal_bandwidth() -> None:
         per_bank = 1 << 20  # stream 1 MiB from every bank: row activations and refresh included
         st = dram.stream(pim, pe, per_bank)
         streaming = per_bank * pim.banks / st.seconds / external
-        print(
-            f"| {place} | {interval} tCK | {per_pe / 1e9:.2f} | {peak:.1f}x | {streaming:.1f}x | {public} |"
-        )
+        row(place, f"{interval} tCK", f"{per_pe / 1e9:.2f}", f"{peak:.1f}x", f"{streaming:.1f}x", public)
+    print()
+    public_per_bank = 16 * 670.4e9 / 1024  # AttAcc!: 16x the 670.4 GB/s external, over 1024 banks
+    print(
+        f"AttAcc! per-bank internal bandwidth {public_per_bank / 1e9:.2f} GB/s (16 x 670.4 GB/s / 1024 banks)"
+    )
+    print(
+        "model: one 32 B column per nCCDAB = 4 tCK of 0.769 ns = 10.40 GB/s (its external bus: 665.6 GB/s)."
+    )
     print()
 
 
