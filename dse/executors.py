@@ -96,6 +96,8 @@ class InProcess:
         self._pending.clear()
 
 
+POOL_BROKE = "a worker process died (killed, out of memory or crashed) while this job was in flight"
+
 _worker_task: TaskFunction | None = None
 
 
@@ -129,6 +131,7 @@ class Pool:
         self._initargs = (module, task.__qualname__, hydra_cfg)
         self._pool = self._new_pool()
         self._futures: dict[cf.Future[Outcome], Job] = {}
+        self._failed: list[tuple[Job, Outcome]] = []
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(
@@ -139,9 +142,17 @@ class Pool:
         )
 
     def submit(self, job: Job) -> None:
-        self._futures[self._pool.submit(_run_in_worker, job.container)] = job
+        try:
+            future = self._pool.submit(_run_in_worker, job.container)
+        except cf.process.BrokenProcessPool:
+            self._reset()
+            future = self._pool.submit(_run_in_worker, job.container)
+        self._futures[future] = job
 
     def wait(self) -> list[tuple[Job, Outcome]]:
+        if self._failed:
+            out, self._failed = self._failed, []
+            return out
         done, _ = cf.wait(self._futures, return_when=cf.FIRST_COMPLETED)
         out = []
         broken = False
@@ -149,19 +160,24 @@ class Pool:
             job = self._futures.pop(fut)
             try:
                 out.append((job, fut.result()))
-            except cf.process.BrokenProcessPool as err:
+            except cf.process.BrokenProcessPool:
                 broken = True
-                out.append((job, Outcome(error=f"worker process died: {_error_line(err)}")))
+                out.append((job, Outcome(error=POOL_BROKE)))
         if broken:
-            # A worker killed by the OS (e.g. out of memory) breaks the whole pool: fail the
-            # jobs it held and start a fresh pool for the rest of the sweep.
-            out.extend(
-                (job, Outcome(error="worker pool broke while this job ran")) for job in self._futures.values()
-            )
-            self._futures.clear()
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = self._new_pool()
+            self._reset()
+            out, self._failed = out + self._failed, []
         return out
+
+    def _reset(self) -> None:
+        """Fail every job a broken pool held and start a fresh pool for the rest of the sweep.
+
+        A worker killed by the OS (out of memory, a crash) breaks the whole pool, and which of the
+        jobs in flight killed it is unknown, so all of them fail rather than risk rerunning it.
+        """
+        self._failed.extend((job, Outcome(error=POOL_BROKE)) for job in self._futures.values())
+        self._futures.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
 
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)

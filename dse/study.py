@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from importlib.util import find_spec
 from collections.abc import Sequence
+from importlib.util import find_spec
 from pathlib import Path
 
 import optuna
