@@ -83,8 +83,9 @@ def codebook_copies(fmt: PqKv, context_tokens: Num) -> Num:
 def max_context_tokens(fmt: KvFormat, model: ModelShape, batch: Num, capacity_bytes: Num) -> Num:
     """Largest context whose KV fits in `capacity_bytes` (0 when even one token does not).
 
-    Above the knee (sinks + window) the footprint is bounded by an affine function of the context,
-    (windowed codebooks amortised per token plus one whole copy), so the answer is conservative.
+    Above the knee (sinks + window) the footprint is bounded by an affine function of the context
+    (per-token slope plus one more rounding unit: a codebook copy, a scale group or a centroid), so
+    the answer is conservative: it always fits, and is at most one rounding unit short.
     """
     knee = fp_tokens(fmt, np.inf) if not isinstance(fmt, Fp16Kv) else 0.0
     at_knee = kv_footprint(fmt, model, np.maximum(knee, 1.0), batch).total
@@ -92,16 +93,25 @@ def max_context_tokens(fmt: KvFormat, model: ModelShape, batch: Num, capacity_by
     big = 1 << 22
     slope = _slope(fmt, model, batch, knee, big)
     intercept = kv_footprint(fmt, model, knee + big, batch).total - slope * (knee + big)
-    if isinstance(fmt, PqKv) and fmt.refresh == "windowed":
-        per_copy = (
-            2 * model.n_layers * model.n_kv_heads * batch * fmt.n_centroids * model.head_dim * FP16_BYTES
-        )
-        intercept = intercept + per_copy
+    intercept = intercept + _rounding_slack(fmt, model, batch)
     above = np.floor((capacity_bytes - intercept) / slope)
     below = np.floor(capacity_bytes / fp_per_token)
     tokens = np.where(capacity_bytes >= at_knee, np.maximum(above, knee), np.minimum(below, knee))
     tokens = np.maximum(tokens, 0.0)
     return tokens if np.ndim(tokens) else float(tokens)
+
+
+def _rounding_slack(fmt: KvFormat, model: ModelShape, batch: Num) -> Num:
+    """Bytes that rounding up (a new window's codebook, a new scale group, a new cluster) can add
+    above the affine fit: one more of each per slice, so the affine bound never underestimates."""
+    key_slices = model.n_layers * model.n_kv_heads * batch
+    if isinstance(fmt, PqKv) and fmt.refresh == "windowed":
+        return 2 * key_slices * fmt.n_centroids * model.head_dim * FP16_BYTES
+    if isinstance(fmt, UniformKv):
+        return key_slices * model.head_dim * 2 * fmt.scale_bytes
+    if isinstance(fmt, ClusterSparseKv):
+        return key_slices * model.head_dim * FP16_BYTES
+    return 0.0
 
 
 def _slope(fmt: KvFormat, model: ModelShape, batch: Num, knee: Num, span: int) -> Num:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,14 @@ import yaml
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
-def load(group: str, name: str) -> dict[str, Any]:
+@functools.cache
+def _parsed(group: str, name: str) -> dict[str, Any]:
     return yaml.safe_load((CONF / group / f"{name}.yaml").read_text())
+
+
+def load(group: str, name: str) -> dict[str, Any]:
+    """A fresh copy of conf/<group>/<name>.yaml (parsed once per session)."""
+    return copy.deepcopy(_parsed(group, name))
 
 
 def point(
