@@ -26,10 +26,6 @@ class StreamTime:
     activations_per_bank: Num
 
 
-def pe_count(pim: Pim, pe: Pe) -> Num:
-    return pim.banks / pe.banks_per_pe
-
-
 def cmd_s(pim: Pim, pe: Pe) -> Num:
     """Seconds between consecutive column commands a PE can consume (all-bank command interval)."""
     return pe.cmd_interval_cycles * pim.timings.tck_s

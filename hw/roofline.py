@@ -54,11 +54,6 @@ def limit(**terms: Num) -> tuple[Num, int | np.ndarray]:
     return (float(seconds) if np.ndim(seconds) == 0 else seconds), code
 
 
-def zero_like(x: Num) -> Num:
-    """A zero of the same shape as x (keeps grids grids)."""
-    return 0.0 * x
-
-
 def scalar_or_array(x: Num) -> Num:
     """Collapse 0-d arrays to float so scalar design points give scalar results."""
     return float(x) if np.ndim(x) == 0 else np.asarray(x)

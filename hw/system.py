@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import numpy as np
-
 from hw.errors import SpecError
 from hw.fields import Num, choice, flag, number, require, section, text
 
@@ -422,8 +420,3 @@ def build_system(cfg: Mapping[str, Any]) -> System:
             devices=devices, overlap=flag(map_cfg, "overlap", "hw.mapping", default=False), kv_home=kv_home
         ),
     )
-
-
-def as_float(x: Num) -> Num:
-    """Identity for arrays, float() for 0-d values; keeps scalar results scalar."""
-    return x if isinstance(x, np.ndarray) and x.ndim else float(x)

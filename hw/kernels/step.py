@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import numpy as np
-
 from hw.fields import Num
 from hw.kv_format import KvFormat
 from hw.model_shape import ModelShape
@@ -62,7 +60,3 @@ class Step:
 def per_bank(total_bytes: Num, banks: Num) -> Num:
     """Bytes each bank holds when `total_bytes` is striped evenly over `banks` banks."""
     return total_bytes / banks
-
-
-def ceil_div(a: Num, b: Num) -> Num:
-    return np.ceil(a / b)
