@@ -1,5 +1,5 @@
-"""Dense attention (FP16 or uniform int-k) on PIM PEs, the score/softmax round trip between bank
-PEs and the buffer die, the GPU <-> PIM transfers, and attention on the GPU over local or host KV.
+"""Attention on PIM PEs: dense GEMVs (FP16 or uniform int-k), the score/softmax round trip between
+bank PEs and the buffer die, the GPU <-> PIM transfers, and bulk/amortised PIM work (k-means).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hw.fields import Num
 from hw.kernels.dense import gpu_roofline
 from hw.kernels.step import Step, per_bank
 from hw.kernels.transfer import link_transfer, nonzero_transfers
-from hw.roofline import BOUND, KernelCost, where_bound
+from hw.roofline import BOUND, KernelCost, limit, where_bound
 
 FP16_BYTES = 2
 SOFTMAX_OPS_PER_SCORE = 5  # max, subtract, exp, sum, divide
@@ -79,14 +79,16 @@ def softmax_and_movement(step: Step, scores_layer: Num, up_extra_bytes_layer: Nu
             device="pim",
         )
     else:
+        # Scores still gather at the buffer die, then cross the PIM link; probabilities come back.
+        moved = moved + 2 * score_bytes
         link = link_transfer(pim.link, 2 * score_bytes * layers, nonzero_transfers(score_bytes, 2 * layers))
         flops = scores_layer * SOFTMAX_GPU_FLOPS_PER_SCORE * layers
         gpu = gpu_roofline(step, flops, 2 * score_bytes * layers)
-        moved = moved + 2 * score_bytes
+        _, bound = limit(link=link.seconds, compute=gpu.seconds)
         kernels["attn_softmax"] = KernelCost(
             seconds=gpu.seconds + link.seconds,
             energy_j=gpu.energy_j + link.energy_j,
-            bound_code=BOUND["link"],
+            bound_code=bound,
             device="link",
         )
     if pe.placement == "buffer_die":
