@@ -64,10 +64,22 @@ def projections(step: Step) -> dict[str, KernelCost]:
     return {op: dense.projection(step, op, *p) for op, p in params.items() if devices[op] != "none"}
 
 
+def stored_bytes_per_vector(kv: KvFormat, head_dim: Num) -> Num:
+    """Bytes one new K or V vector takes once stored (codes for compressed formats)."""
+    if isinstance(kv, UniformKv):
+        return head_dim * kv.bits / 8
+    if isinstance(kv, PqKv):
+        return head_dim / kv.subvector_dim * kv.code_bits / 8
+    return head_dim * FP16_BYTES
+
+
 def pim_attention(step: Step) -> dict[str, KernelCost]:
     """Attention kernels when the KV lives in PIM and attention runs there, by KV format."""
     kv, ctx = step.kv, step.context
-    kernels: dict[str, KernelCost] = {"link_gpu_pim": attention.gpu_pim_link(step)}
+    kernels: dict[str, KernelCost] = {
+        "link_gpu_pim": attention.gpu_pim_link(step),
+        "kv_append": attention.kv_append(step, stored_bytes_per_vector(kv, step.model.head_dim)),
+    }
     if isinstance(kv, Fp16Kv):
         kernels |= attention.pim_dense_attention(step, ctx, FP16_BYTES, 1.0)
         kernels |= attention.softmax_and_movement(step, step.q_heads_total * ctx, 0.0)

@@ -110,6 +110,23 @@ def gpu_pim_link(step: Step) -> KernelCost:
     return link_transfer(step.pim.link, per_layer * layers, 2 * layers)
 
 
+def kv_append(step: Step, bytes_per_vector: Num) -> KernelCost:
+    """Write the step's new K and V vectors (`bytes_per_vector` each, as stored) into their banks.
+
+    Each lands in one bank of its (sequence, KV head): all are written in parallel, so a layer costs
+    one row write cycle (tRCD, columns, tWR, tRP) twice (K, then V) on the busiest bank.
+    """
+    pim, pe = step.pim, step.attention_pe
+    vectors = 2 * step.kv_heads_total
+    per_bank_vectors = np.ceil(vectors / pim.banks)
+    st = dram.stream(pim, pe, per_bank_vectors * bytes_per_vector / pe.banks_per_pe, write=True)
+    layers = step.model.n_layers
+    energy = read_j(pim, pe.placement, vectors * bytes_per_vector, vectors)
+    return KernelCost(
+        seconds=layers * st.seconds, energy_j=layers * energy, bound_code=BOUND["activation"], device="pim"
+    )
+
+
 def fp_token_attention(step: Step, tokens: Num) -> KernelCost:
     """Dense FP16 attention over the full-precision tokens (sinks, recent window) of a compressed cache."""
     phases = pim_dense_attention(step, tokens, FP16_BYTES, 1.0)

@@ -49,7 +49,17 @@ def test_one_head_on_one_channel_streams_k_and_v_row_by_row():
     assert c.kernels["pim_data_movement"].seconds == pytest.approx(
         moved / (2 * 32 / (2 * TCK)) * REFRESH, rel=1e-12
     )
-    pim_kernels = {"link_gpu_pim", "attn_score", "attn_value", "attn_softmax", "pim_data_movement"}
+    pim_kernels = {
+        "link_gpu_pim",
+        "kv_append",
+        "attn_score",
+        "attn_value",
+        "attn_softmax",
+        "pim_data_movement",
+    }
+    # The new K and V (256 B each) go to two banks in parallel: one row write of 8 columns,
+    # tRCD + 8 x 6 + tWR (21), then tRP.
+    assert c.kernels["kv_append"].seconds == pytest.approx((19 + 8 * 6 + 21 + 19) * TCK * REFRESH, rel=1e-12)
     spill_kernels = {"attention_spill_gpu", "kv_spill_transfer"}
     assert set(c.kernels) == pim_kernels | spill_kernels
     for name in spill_kernels:  # nothing spills
