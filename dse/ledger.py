@@ -15,7 +15,8 @@ optuna-dashboard) until it finishes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import optuna
@@ -25,6 +26,11 @@ ATTR_WORKER = "pimdse.worker"
 """User attribute: the id of the worker process that ran the trial."""
 
 ATTR_FAIL_REASON = "fail_reason"
+"""User attribute of a FAILED trial: one line saying why."""
+
+ATTR_FRONT_RANK = "hw_grid.rank"
+"""User attribute of a hardware-grid trial: its place in its algorithm point's hardware front.
+Rank 0 is the trial the sampler asked for; only those count towards n_trials."""
 """User attribute of a FAILED trial: one line saying why."""
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
@@ -40,7 +46,8 @@ class Ledger:
         self._mirrored: set[int] = set()
 
     def sync(self) -> int:
-        """Copy trials other workers finished into the twin; return the study's finished count.
+        """Copy trials other workers finished into the twin; return the study's finished count
+        (hardware-front trials count once per algorithm point).
 
         One query for the trials stored since the last sync (~1 ms with SQLite).
         """
@@ -52,7 +59,7 @@ class Ledger:
             # Trials this worker recorded are already in the twin, told there before being stored.
             if t.user_attrs.get(ATTR_WORKER) != self.worker_id:
                 self.local.add_trial(t)
-        return len(trials)
+        return sum(1 for t in trials if t.user_attrs.get(ATTR_FRONT_RANK, 0) == 0)
 
     def ask(self) -> optuna.Trial:
         return self.local.ask()
@@ -87,3 +94,43 @@ class Ledger:
         trial.set_user_attr(ATTR_WORKER, self.worker_id)
         frozen = self.local.tell(trial, values, state=state)
         self.durable.add_trial(frozen)
+
+    def complete_front(
+        self,
+        trial: optuna.Trial,
+        entries: Sequence[FrontEntry],
+        hw_distributions: Mapping[str, optuna.distributions.BaseDistribution],
+    ) -> None:
+        """Store one algorithm point's hardware front: one trial per entry, with the entry's
+        hardware params added. The twin is told the first entry and given the others with the
+        algorithm params only, so the sampler sees the whole front of the point it proposed."""
+        first = entries[0]
+        for key, violation in first.violations.items():
+            trial.set_constraint(key, violation)
+        frozen = self.local.tell(trial, first.values)
+        sampler_attrs = {k: v for k, v in frozen.system_attrs.items() if not k.startswith("constraints")}
+        for rank, e in enumerate(entries):
+            attrs = {**e.attrs, ATTR_WORKER: self.worker_id, ATTR_FRONT_RANK: rank}
+            self.durable.add_trial(optuna.trial.create_trial(
+                values=e.values,
+                params={**frozen.params, **e.hw_values},
+                distributions={**frozen.distributions, **hw_distributions},
+                user_attrs=attrs,
+                system_attrs=sampler_attrs,
+                constraints=dict(e.violations),
+            ))
+            if rank > 0:
+                self.local.add_trial(optuna.trial.create_trial(
+                    values=e.values, params=frozen.params, distributions=frozen.distributions,
+                    user_attrs=attrs, system_attrs=sampler_attrs, constraints=dict(e.violations),
+                ))
+
+
+@dataclass(frozen=True)
+class FrontEntry:
+    """One hardware point of a front: its hardware values, objective values, metrics, violations."""
+
+    hw_values: Mapping[str, Any]
+    values: list[float]
+    attrs: Mapping[str, Any]
+    violations: Mapping[str, float]

@@ -19,7 +19,8 @@ from omegaconf import OmegaConf
 
 from dse.executors import Executor, Job, Outcome
 from dse.jobconfig import JobConfigs, config_hash
-from dse.ledger import Ledger
+from dse.hwgrid import GridPoint, HwGrid, front
+from dse.ledger import FrontEntry, Ledger
 from dse.objectives import (
     Constraint,
     Objective,
@@ -28,7 +29,7 @@ from dse.objectives import (
     lookup,
     objective_values,
 )
-from dse.space import Space, Value
+from dse.space import Space, Value, override_string
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,13 @@ def run_sweep(
     scoring: Scoring,
     n_trials: int,
     code_version: str,
+    grid: HwGrid | None = None,
 ) -> SweepStats:
-    """Ask, run and record trials until the durable study holds `n_trials` finished trials."""
+    """Ask, run and record trials until the durable study holds `n_trials` finished trials.
+
+    With a hardware `grid`, the executor's task returns the grid's GridPoints for each sampled
+    algorithm point, and its hardware front is stored (n_trials counts algorithm points).
+    """
     stats = SweepStats()
     start = time.perf_counter()
     base = configs.base_values()
@@ -109,7 +115,10 @@ def run_sweep(
                 break
             for job, outcome in executor.wait():
                 in_flight -= 1
-                ok = _record(ledger, scoring, job, outcome)
+                if grid is not None and outcome.error is None:
+                    ok = _record_front(ledger, scoring, job, outcome.result, grid)
+                else:
+                    ok = _record(ledger, scoring, job, outcome)
                 stats.completed += ok
                 stats.failed += not ok
     finally:
@@ -161,6 +170,25 @@ def _record(ledger: Ledger, scoring: Scoring, job: Job, outcome: Outcome) -> boo
         return False
     ledger.complete(job.trial, values, {**job.attrs, **attrs}, scoring.violations(attrs))
     log.info("trial [%s]: %s", label, format_values(scoring.objectives, values))
+    return True
+
+
+def _record_front(ledger: Ledger, scoring: Scoring, job: Job, points: list[GridPoint], grid: HwGrid) -> bool:
+    """Store the hardware front of one algorithm point; FAILED when no grid point could be scored."""
+    label = " ".join(job.overrides)
+    chosen = front(points, scoring)
+    if not chosen:
+        reason = f"no point of the {len(points)}-point hardware grid has readable objectives"
+        ledger.fail(job.trial, reason, job.attrs)
+        log.warning("trial [%s] failed: %s", label, reason)
+        return False
+    entries = []
+    for point, values, violations in chosen:
+        attrs = {**job.attrs, **scoring.attrs(point.result)}
+        attrs[ATTR_OVERRIDES] = job.overrides + [override_string(k, v) for k, v in point.hw_values.items()]
+        entries.append(FrontEntry(point.hw_values, values, attrs, violations))
+    ledger.complete_front(job.trial, entries, grid.distributions())
+    log.info("trial [%s]: hardware front of %d of %d points", label, len(entries), len(points))
     return True
 
 

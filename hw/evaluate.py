@@ -12,7 +12,7 @@ from hw.footprint import fp_tokens, kv_footprint, max_context_tokens
 from hw.kernels import attention, cluster, dense, gpu_attention, pq, xbar
 from hw.kernels.step import Step
 from hw.kv_format import ClusterSparseKv, Fp16Kv, KvFormat, PqKv, UniformKv
-from hw.roofline import KernelCost, scalar_or_array
+from hw.roofline import KernelCost
 from hw.system import System
 from hw.workload import Workload
 
@@ -162,10 +162,12 @@ def broadcast_cost(cost: Cost) -> Cost:
     ]
     leaves += [cost.pim_capacity_bytes, cost.pe_area_mm2, *cost.kv_bytes_split.values()]
     leaves += [x for k in cost.kernels.values() for x in (k.seconds, k.energy_j, k.bound_code)]
-    shape = np.broadcast_shapes(*(np.shape(x) for x in leaves))
+    shape = np.broadcast_shapes(*(x.shape for x in leaves if isinstance(x, np.ndarray)))
 
     def fit(x: Num) -> Num:
-        return scalar_or_array(x) if not shape else np.broadcast_to(x, shape)
+        if not shape:
+            return float(x)
+        return np.broadcast_to(x, shape)
 
     def fit_bound(b: int | np.ndarray) -> int | np.ndarray:
         return int(b) if not shape else np.broadcast_to(np.asarray(b, dtype=np.uint8), shape)
@@ -181,8 +183,11 @@ def broadcast_cost(cost: Cost) -> Cost:
         pim_capacity_bytes=fit(cost.pim_capacity_bytes),
         pe_area_mm2=fit(cost.pe_area_mm2),
         kernels={
-            name: dataclasses.replace(
-                k, seconds=fit(k.seconds), energy_j=fit(k.energy_j), bound_code=fit_bound(k.bound_code)
+            name: KernelCost(
+                seconds=fit(k.seconds),
+                energy_j=fit(k.energy_j),
+                bound_code=fit_bound(k.bound_code),
+                device=k.device,
             )
             for name, k in cost.kernels.items()
         },

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import numpy as np
 import torch
 
 from .errors import ModelLoadError
+from .gguf_meta import read_index
 from .llama import LayerWeights, LlamaConfig, LlamaWeights
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,8 +26,13 @@ SUPPORTED_HF_TYPES = ("llama", "mistral")
 @dataclass
 class LoadedModel:
     weights: LlamaWeights
-    tokenizer: Any  # a transformers tokenizer: __call__(text).input_ids
     name: str  # identifies the checkpoint in cache keys
+    load_tokenizer: Callable[[], Any]  # loaded on first use: only activation capture tokenizes text
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """A transformers tokenizer: tokenizer(text).input_ids."""
+        return self.load_tokenizer()
 
 
 def _unpermute_gguf_qk(w: np.ndarray, n_head: int) -> np.ndarray:
@@ -32,59 +41,68 @@ def _unpermute_gguf_qk(w: np.ndarray, n_head: int) -> np.ndarray:
     return w.reshape(n_head, out_dim // n_head // 2, 2, -1).swapaxes(1, 2).reshape(w.shape)
 
 
-def _gguf_field(reader: Any, key: str) -> Any:
-    field = reader.fields.get(key)
-    if field is None:
-        raise ModelLoadError(f"GGUF file lacks metadata {key!r}")
-    return field.contents()
-
-
 def load_gguf(path: Path) -> LoadedModel:
     import gguf
-    from transformers import AutoTokenizer
 
     if not path.is_file():
         raise ModelLoadError(f"proxy.model.path: GGUF file {str(path)!r} does not exist")
-    reader = gguf.GGUFReader(str(path))
-    arch = _gguf_field(reader, "general.architecture")
+    try:
+        meta, tensors = read_index(path)
+    except (ValueError, struct.error) as e:
+        raise ModelLoadError(f"proxy.model.path: {str(path)!r} is not a readable GGUF file ({e})") from e
+    arch = meta.get("general.architecture")
     if arch != "llama":
         raise ModelLoadError(f"proxy.model.path: GGUF architecture {arch!r} is not supported (llama only)")
-    p = f"{arch}."
-    n_heads = int(_gguf_field(reader, p + "attention.head_count"))
-    n_kv = int(_gguf_field(reader, p + "attention.head_count_kv"))
-    d_model = int(_gguf_field(reader, p + "embedding_length"))
-    tensors = {t.name: t for t in reader.tensors}
 
-    def get(name: str) -> np.ndarray:
-        t = tensors[name]
-        a = gguf.quants.dequantize(t.data, t.tensor_type)
-        return np.array(a, dtype=np.float32).reshape([int(x) for x in reversed(t.shape)])
+    def field(key: str) -> Any:
+        if key not in meta:
+            raise ModelLoadError(f"proxy.model.path: GGUF file lacks metadata {key!r}")
+        return meta[key]
 
-    n_layers = int(_gguf_field(reader, p + "block_count"))
+    n_heads = int(field("llama.attention.head_count"))
+    n_kv = int(field("llama.attention.head_count_kv"))
+    d_model = int(field("llama.embedding_length"))
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+
+    def get(name: str) -> torch.Tensor:
+        info = tensors[name]
+        qtype = gguf.GGMLQuantizationType(info.qtype)
+        block, type_size = gguf.GGML_QUANT_SIZES[qtype]
+        n = int(np.prod(info.dims))
+        data = raw[info.offset:info.offset + n // block * type_size]
+        rows = data.reshape(-1, info.dims[0] // block * type_size)
+        a = gguf.quants.dequantize(rows, qtype)
+        return torch.from_numpy(np.array(a, dtype=np.float32).reshape(tuple(reversed(info.dims))))
+
+    def qk(name: str, heads: int) -> torch.Tensor:
+        return torch.from_numpy(_unpermute_gguf_qk(get(name).numpy(), heads))
+
+    n_layers = int(field("llama.block_count"))
     cfg = LlamaConfig(
         n_layers=n_layers, d_model=d_model, n_heads=n_heads, n_kv_heads=n_kv, head_dim=d_model // n_heads,
-        ffn_dim=int(_gguf_field(reader, p + "feed_forward_length")),
-        vocab_size=tensors["token_embd.weight"].shape[1].item(),
-        rope_theta=float(_gguf_field(reader, p + "rope.freq_base")),
-        norm_eps=float(_gguf_field(reader, p + "attention.layer_norm_rms_epsilon")),
+        ffn_dim=int(field("llama.feed_forward_length")), vocab_size=tensors["token_embd.weight"].dims[1],
+        rope_theta=float(field("llama.rope.freq_base")),
+        norm_eps=float(field("llama.attention.layer_norm_rms_epsilon")),
     )
-    t = torch.from_numpy
     layers = []
     for i in range(n_layers):
         b = f"blk.{i}."
         layers.append(LayerWeights(
-            attn_norm=t(get(b + "attn_norm.weight")),
-            wq=t(_unpermute_gguf_qk(get(b + "attn_q.weight"), n_heads)),
-            wk=t(_unpermute_gguf_qk(get(b + "attn_k.weight"), n_kv)),
-            wv=t(get(b + "attn_v.weight")), wo=t(get(b + "attn_output.weight")),
-            ffn_norm=t(get(b + "ffn_norm.weight")), w_gate=t(get(b + "ffn_gate.weight")),
-            w_up=t(get(b + "ffn_up.weight")), w_down=t(get(b + "ffn_down.weight")),
+            attn_norm=get(b + "attn_norm.weight"), wq=qk(b + "attn_q.weight", n_heads),
+            wk=qk(b + "attn_k.weight", n_kv), wv=get(b + "attn_v.weight"), wo=get(b + "attn_output.weight"),
+            ffn_norm=get(b + "ffn_norm.weight"), w_gate=get(b + "ffn_gate.weight"),
+            w_up=get(b + "ffn_up.weight"), w_down=get(b + "ffn_down.weight"),
         ))
-    embed = t(get("token_embd.weight"))
-    head = t(get("output.weight")) if "output.weight" in tensors else embed
-    weights = LlamaWeights(cfg, embed, layers, t(get("output_norm.weight")), head)
-    tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    return LoadedModel(weights, tok, f"gguf:{path.name}:{path.stat().st_size}")
+    embed = get("token_embd.weight")
+    head = get("output.weight") if "output.weight" in tensors else embed
+    weights = LlamaWeights(cfg, embed, layers, get("output_norm.weight"), head)
+
+    def tokenizer() -> Any:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+
+    return LoadedModel(weights, f"gguf:{path.name}:{path.stat().st_size}", tokenizer)
 
 
 def load_hf_dir(path: Path, dtype: torch.dtype = torch.float32) -> LoadedModel:
@@ -124,5 +142,5 @@ def load_hf_dir(path: Path, dtype: torch.dtype = torch.float32) -> LoadedModel:
     embed = sd["model.embed_tokens.weight"]
     head = sd.get("lm_head.weight", embed)
     weights = LlamaWeights(cfg, embed, layers, sd["model.norm.weight"], head)
-    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    return LoadedModel(weights, tok, f"hf:{path.resolve().name}")
+    return LoadedModel(weights, f"hf:{path.resolve().name}",
+                       lambda: AutoTokenizer.from_pretrained(str(path), local_files_only=True))

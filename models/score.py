@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import torch
 from .cache import cached
 from .capture import Q_TAIL
 from .errors import SpecError
+from .gguf_meta import read_metadata
 from .locate import default_gguf
 from .result import Accuracy
 from .spec import AlgoSpec, PQSpec, ProxySpec, check_pair, parse_algo, parse_proxy
@@ -21,15 +23,17 @@ from .spec import AlgoSpec, PQSpec, ProxySpec, check_pair, parse_algo, parse_pro
 def _head_dim(source: str, path: str | None) -> int:
     """Head dim from model metadata only (no weights are read)."""
     if source == "gguf":
-        import gguf
-
         p = Path(path) if path else default_gguf()
         if not p.is_file():
             raise SpecError("proxy.model.path", str(p), "GGUF file does not exist")
-        r = gguf.GGUFReader(str(p))
-        arch = r.fields["general.architecture"].contents()
-        return int(r.fields[f"{arch}.embedding_length"].contents()) // int(
-            r.fields[f"{arch}.attention.head_count"].contents())
+        keys = {"{arch}.embedding_length", "{arch}.attention.head_count"}
+        try:
+            meta = read_metadata(p, keys)
+        except (ValueError, struct.error) as e:
+            raise SpecError("proxy.model.path", str(p), f"not a readable GGUF file ({e})") from e
+        if keys - meta.keys():
+            raise SpecError("proxy.model.path", str(p), "GGUF file lacks embedding_length/head_count")
+        return int(meta["{arch}.embedding_length"]) // int(meta["{arch}.attention.head_count"])
     p = Path(path or "")
     if not (p / "config.json").is_file():
         raise SpecError("proxy.model.path", path, "must be a local Hugging Face model dir with config.json")

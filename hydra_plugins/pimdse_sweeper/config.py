@@ -33,6 +33,9 @@ class PimdseSweeperConf:
     study_name: str | None = None
     # Relative to the directory pimdse was started from.
     studies_dir: str = "outputs/studies"
+    # Cost every combination of the hw.* params (finite domains) for each sampled algorithm point
+    # in one vectorised hw call and keep its hardware front (pimdse app only; in-process).
+    hw_grid: bool = False
     # Pareto table, hypervolume, HTML plot and Parquet/CSV export at the end of the sweep.
     report: bool = True
     params: dict[str, Any] = field(default_factory=dict)

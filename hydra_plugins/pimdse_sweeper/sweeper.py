@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from sqlalchemy.engine import make_url
 
 from dse.executors import Executor, InProcess, LauncherExecutor, Pool
+from dse.hwgrid import HwGrid
 from dse.jobconfig import JobConfigs
 from dse.ledger import Ledger
 from dse.objectives import Objective, ObjectiveError, parse_constraints, parse_objectives
@@ -83,6 +84,10 @@ class PimdseSweeper(Sweeper):
             configs.check_keys()
         except HydraException as err:
             raise SpaceError(f"cannot compose the sweep's configs: {str(err).splitlines()[0]}") from err
+        grid = None
+        if s["hw_grid"]:
+            grid, space = HwGrid.split(space)
+            configs = JobConfigs(loader, self.config, space, fixed)
         objectives = parse_objectives(s["objectives"])
         scoring = Scoring(objectives, parse_constraints(s["constraints"]))
 
@@ -97,7 +102,12 @@ class PimdseSweeper(Sweeper):
         for p in space.params:
             log.info("  %s", p.describe())
 
-        stats = run_sweep(ledger, space, configs, self._executor(), scoring, s["n_trials"], version)
+        executor = InProcess(grid.evaluate) if grid is not None else self._executor()
+        if grid is not None:
+            log.info("  hardware grid of %d points per algorithm point:", len(grid.points()))
+            for p in grid.params:
+                log.info("    %s", p.describe())
+        stats = run_sweep(ledger, space, configs, executor, scoring, s["n_trials"], version, grid)
         log.info(
             "%d trials complete, %d failed in %.1f s (%d finished in the study)",
             stats.completed,
