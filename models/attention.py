@@ -27,44 +27,42 @@ class ExactRegion:
         return (j < self.sinks) | (j > p - self.window) | (p < self.prefill)
 
 
-def _gqa(x: torch.Tensor, h: int) -> torch.Tensor:
-    return x.repeat_interleave(h // x.shape[1], dim=1)
-
-
-def attention_probs(q: torch.Tensor, k: torch.Tensor, k_hat: torch.Tensor, q_pos: torch.Tensor,
-                    region: ExactRegion, read: torch.Tensor | None = None
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Softmax probabilities [B,H,T,L] and the exact-use mask [T,L]."""
-    h, d = q.shape[1], q.shape[-1]
-    length = k.shape[2]
-    exact = region.mask(q_pos, length)
-    s_exact = q @ _gqa(k, h).transpose(-1, -2)
-    s_comp = q @ _gqa(k_hat, h).transpose(-1, -2)
-    s = torch.where(exact, s_exact, s_comp) / math.sqrt(d)
-    visible = torch.arange(length, device=q.device)[None, :] <= q_pos[:, None]
-    keep = visible if read is None else read & visible
-    return torch.softmax(s.masked_fill(~keep, float("-inf")), dim=-1), exact
+def _grouped(q: torch.Tensor, g: int) -> torch.Tensor:
+    """[N, H, T, d] -> [N, G, (H/G)*T, d]: the query heads sharing a KV head stacked along the query axis
+    (head h reads KV head h // (H/G)), so K/V are never copied per query head."""
+    n, h, t, d = q.shape
+    return q.reshape(n, g, (h // g) * t, d)
 
 
 def compressed_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, k_hat: torch.Tensor,
                          v_hat: torch.Tensor, q_pos: torch.Tensor, region: ExactRegion,
                          read: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Attention output [B,H,T,d] and probabilities [B,H,T,L] over the compressed cache."""
-    h = q.shape[1]
-    p, exact = attention_probs(q, k, k_hat, q_pos, region, read)
-    ex = exact.to(p.dtype)
-    out = (p * ex) @ _gqa(v, h) + (p * (1 - ex)) @ _gqa(v_hat, h)
-    return out, p
+    """Attention output [N,H,T,d] and probabilities [N,H,T,L] over the compressed cache.
+
+    read [N,H,T,L] (optional): tokens the query reads at all (cluster-sparse); others are dropped.
+    """
+    n, h, t, d = q.shape
+    g, length = k.shape[1], k.shape[2]
+    rep = h // g
+    qg = _grouped(q, g) / math.sqrt(d)
+    exact = region.mask(q_pos, length).repeat(rep, 1)  # rows follow the (head, query) stacking
+    visible = (torch.arange(length, device=q.device)[None, :] <= q_pos[:, None]).repeat(rep, 1)
+    s = torch.where(exact, qg @ k.transpose(-1, -2), qg @ k_hat.transpose(-1, -2))
+    keep = visible if read is None else read.reshape(n, g, rep * t, length) & visible
+    p = torch.softmax(s.masked_fill_(~keep, float("-inf")), dim=-1)
+    out = p @ v_hat + (p * exact) @ (v - v_hat)  # exact positions read V, the rest V_hat
+    return out.reshape(n, h, t, d), p.reshape(n, h, t, length)
 
 
 def reference_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_pos: torch.Tensor
                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact causal attention: output [B,H,T,d] and probabilities [B,H,T,L]."""
-    h, d = q.shape[1], q.shape[-1]
-    s = q @ _gqa(k, h).transpose(-1, -2) / math.sqrt(d)
-    visible = torch.arange(k.shape[2], device=q.device)[None, :] <= q_pos[:, None]
-    p = torch.softmax(s.masked_fill(~visible, float("-inf")), dim=-1)
-    return p @ _gqa(v, h), p
+    """Exact causal attention: output [N,H,T,d] and probabilities [N,H,T,L]."""
+    n, h, t, d = q.shape
+    g, length = k.shape[1], k.shape[2]
+    visible = (torch.arange(length, device=q.device)[None, :] <= q_pos[:, None]).repeat(h // g, 1)
+    s = (_grouped(q, g) / math.sqrt(d)) @ k.transpose(-1, -2)
+    p = torch.softmax(s.masked_fill_(~visible, float("-inf")), dim=-1)
+    return (p @ v).reshape(n, h, t, d), p.reshape(n, h, t, length)
 
 
 def fidelity_metrics(out: torch.Tensor, p: torch.Tensor, ref_out: torch.Tensor, ref_p: torch.Tensor,
