@@ -19,15 +19,25 @@ SOFTMAX_OPS_PER_SCORE = 5  # max, subtract, exp, sum, divide
 SOFTMAX_GPU_FLOPS_PER_SCORE = 5
 
 
-def pim_gemv_phase(step: Step, tensor_bytes_layer: Num, macs_layer: Num) -> KernelCost:
+def query_passes(step: Step) -> Num:
+    """Times a PE must stream its K (or V) rows because the query vectors (or output accumulators)
+    of all query heads sharing a KV head do not fit its buffer together (AttAcc!'s GEMV buffer holds
+    512 B: one 128-dim FP16 query, not the four of a GQA group)."""
+    footprint = step.model.gqa_group * step.model.head_dim * FP16_BYTES
+    return np.maximum(1.0, np.ceil(footprint / np.maximum(step.attention_pe.buffer_bytes, 1.0)))
+
+
+def pim_gemv_phase(step: Step, tensor_bytes_layer: Num, macs_layer: Num, passes: Num = 1.0) -> KernelCost:
     """One attention GEMV (q.K^T or p.V) over all layers on the attention PEs.
 
-    `tensor_bytes_layer` is striped over every bank; the MACs split evenly over the PEs.
+    `tensor_bytes_layer` is striped over every bank and read `passes` times; the MACs split evenly
+    over the PEs.
     """
     pim, pe = step.pim, step.attention_pe
-    st = dram.stream(pim, pe, per_bank(tensor_bytes_layer, pim.banks))
+    read_bytes = tensor_bytes_layer * passes
+    st = dram.stream(pim, pe, per_bank(read_bytes, pim.banks))
     seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs_layer / step.pes(pe)))
-    energy = read_j(pim, pe.placement, tensor_bytes_layer, st.activations_per_bank * pim.banks)
+    energy = read_j(pim, pe.placement, read_bytes, st.activations_per_bank * pim.banks)
     energy = energy + macs_layer * pe.energy_pj_per_mac * PJ
     layers = step.model.n_layers
     return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
@@ -44,19 +54,22 @@ def pim_dense_attention(
     """q.K^T and p.V over `tokens` tokens whose elements take `bytes_per_token_elem` bytes each.
 
     K and V of a KV head are read once and used by all its query heads (GQA): MACs scale with the
-    query heads, bytes with the KV heads. `ops_per_mac` > 1 covers dequantisation work.
+    query heads, bytes with the KV heads (times the query passes the PE buffer forces).
+    `ops_per_mac` > 1 covers dequantisation work.
     """
     d = step.model.head_dim
     tensor_bytes = step.kv_heads_total * tokens * d * bytes_per_token_elem
     macs = step.q_heads_total * tokens * d * ops_per_mac
+    passes = query_passes(step)
     return {
-        "attn_score": pim_gemv_phase(step, tensor_bytes, macs),
-        "attn_value": pim_gemv_phase(step, tensor_bytes, macs),
+        "attn_score": pim_gemv_phase(step, tensor_bytes, macs, passes),
+        "attn_value": pim_gemv_phase(step, tensor_bytes, macs, passes),
     }
 
 
 def softmax_and_movement(step: Step, scores_layer: Num, up_extra_bytes_layer: Num) -> dict[str, KernelCost]:
-    """Scores up to the softmax unit, probabilities back down, plus extra partial results up.
+    """Queries down into the PE buffers, scores up to the softmax unit, probabilities back down,
+    partial outputs and `up_extra_bytes_layer` (e.g. PQ partial scores) up.
 
     `scores_layer`: scores per layer over the batch; `up_extra_bytes_layer`: other bank -> buffer
     bytes per layer (partial scores or outputs). Softmax runs on the buffer-die PE or on the GPU.
@@ -64,8 +77,11 @@ def softmax_and_movement(step: Step, scores_layer: Num, up_extra_bytes_layer: Nu
     pim, pe = step.pim, step.attention_pe
     layers = step.model.n_layers
     score_bytes = scores_layer * FP16_BYTES
-    partial_out = step.q_heads_total * step.model.head_dim * FP16_BYTES * token_partitions(step)
-    moved = up_extra_bytes_layer + partial_out
+    vector_bytes = step.q_heads_total * step.model.head_dim * FP16_BYTES
+    partial_out = vector_bytes * token_partitions(step)
+    # Each query is written into the PE buffers of every pseudo-channel holding its KV head's tokens.
+    q_in = vector_bytes * np.maximum(1.0, pim.pchs / step.kv_heads_total)
+    moved = up_extra_bytes_layer + partial_out + q_in
     kernels: dict[str, KernelCost] = {}
     if pim.softmax_on == "buffer_die":
         moved = moved + 2 * score_bytes

@@ -14,7 +14,14 @@ import numpy as np
 from hw import dram
 from hw.energy import PJ, read_j
 from hw.fields import Num
-from hw.kernels.attention import FP16_BYTES, amortised_prefill, fp_token_attention, pim_bulk, pim_gemv_phase
+from hw.kernels.attention import (
+    FP16_BYTES,
+    amortised_prefill,
+    fp_token_attention,
+    pim_bulk,
+    pim_gemv_phase,
+    query_passes,
+)
 from hw.kernels.step import Step
 from hw.kv_format import ClusterSparseKv
 from hw.roofline import BOUND, KernelCost
@@ -45,7 +52,7 @@ def selected_reads(step: Step, kv: ClusterSparseKv, tokens: Num) -> KernelCost:
     rows_per_cluster = np.ceil(kv.cluster_tokens * d * FP16_BYTES / pim.row_bytes)
     selected_rows = step.kv_heads_total * selected_clusters(kv, tokens) * rows_per_cluster
     rows_per_bank = np.ceil(selected_rows / pim.banks)
-    st = dram.stream(pim, pe, rows_per_bank * pim.row_bytes)
+    st = dram.stream(pim, pe, rows_per_bank * pim.row_bytes * query_passes(step))
     tokens_per_row = kv.cluster_tokens / rows_per_cluster
     macs_per_pe = rows_per_bank * pe.banks_per_pe * tokens_per_row * d * step.model.gqa_group
     seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs_per_pe))

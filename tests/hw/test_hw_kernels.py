@@ -66,15 +66,19 @@ def test_offload_reads_the_whole_kv_over_pcie_each_step():
     assert 0.90 <= share <= 0.985  # AQPIM: host traffic is 90-98.5 % of decode latency
 
 
-def test_fp16_attention_on_bank_pes_is_compute_bound_under_gqa():
+def test_gqa_queries_that_overflow_the_pe_buffer_stream_k_twice():
     # Mistral-7B at 32K on 8 stacks: K per layer = 8 heads x 32768 x 128 x 2 B = 64 MiB over 8192 banks
-    # = 8 rows a bank -> 8 x 238 cycles of streaming; but 4 query heads share each K element, so a
-    # bank PE does 4 x 4096 MACs = 1024 cycles at 666 MHz: the PE, not the DRAM, sets the time.
+    # = 8 rows a bank. The 4 queries of a KV head take 4 x 256 B = 1 KiB, the bank PE's buffer 512 B:
+    # two passes, 16 row cycles. The PE's 4 x 4096 MACs (1.54 us) hide under the 2.93 us of rows.
     c = hw.evaluate(*hw.build(*point(algo="fp16")))
     k = c.kernels["attn_score"]
-    stream_s = 8 * 238 * TCK
+    stream_s = 2 * 8 * 238 * TCK
     compute_s = 4 * 4096 / 16 / 666e6
-    assert compute_s > stream_s
+    assert stream_s > compute_s
+    assert k.seconds == pytest.approx(32 * stream_s * REFRESH, rel=1e-12)
+    assert k.bound == "internal_bw"
+    big_buffer = hw.evaluate(*hw.build(*point(algo="fp16", hw__pim__pe__bank__buffer_bytes=1024)))
+    k = big_buffer.kernels["attn_score"]
     assert k.seconds == pytest.approx(32 * compute_s * REFRESH, rel=1e-12)
     assert k.bound == "compute"
 
