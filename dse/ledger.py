@@ -28,6 +28,9 @@ ATTR_WORKER = "pimdse.worker"
 ATTR_FAIL_REASON = "fail_reason"
 """User attribute of a FAILED trial: one line saying why."""
 
+ATTR_CONFIG_HASH = "config_hash"
+"""User attribute: the hash of the trial's job config (dse.jobconfig.config_hash)."""
+
 ATTR_FRONT_RANK = "hw_grid.rank"
 """User attribute of a hardware-grid trial: its place in its algorithm point's hardware front.
 Rank 0 is the trial the sampler asked for; only those count towards n_trials."""
@@ -44,6 +47,7 @@ class Ledger:
         self.worker_id = uuid.uuid4().hex[:12]
         self.local = optuna.create_study(directions=durable.directions, sampler=sampler)
         self._mirrored: set[int] = set()
+        self._by_hash: dict[str, optuna.trial.FrozenTrial] = {}
 
     def sync(self) -> int:
         """Copy trials other workers finished into the twin; return the study's finished count
@@ -59,10 +63,28 @@ class Ledger:
             # Trials this worker recorded are already in the twin, told there before being stored.
             if t.user_attrs.get(ATTR_WORKER) != self.worker_id:
                 self.local.add_trial(t)
+                self._remember(t)
         return sum(1 for t in trials if t.user_attrs.get(ATTR_FRONT_RANK, 0) == 0)
 
     def ask(self) -> optuna.Trial:
         return self.local.ask()
+
+    def seen(self, config_hash: str) -> optuna.trial.FrozenTrial | None:
+        """The first finished trial of the study with this config hash, if any."""
+        return self._by_hash.get(config_hash)
+
+    def skip_duplicate(self, trial: optuna.Trial, earlier: optuna.trial.FrozenTrial) -> None:
+        """Answer a repeated proposal in the twin with the stored result; store nothing."""
+        for key, violation in earlier.constraints.items():
+            trial.set_constraint(key, violation)
+        self.local.tell(
+            trial, earlier.values if earlier.state == TrialState.COMPLETE else None, state=earlier.state
+        )
+
+    def _remember(self, trial: optuna.trial.FrozenTrial) -> None:
+        key = trial.user_attrs.get(ATTR_CONFIG_HASH)
+        if key is not None and key not in self._by_hash:
+            self._by_hash[key] = trial
 
     def exhausted(self) -> bool:
         """True when the sampler has nothing left to propose (a finished grid)."""
@@ -94,6 +116,7 @@ class Ledger:
         trial.set_user_attr(ATTR_WORKER, self.worker_id)
         frozen = self.local.tell(trial, values, state=state)
         self.durable.add_trial(frozen)
+        self._remember(frozen)
 
     def complete_front(
         self,
@@ -108,22 +131,31 @@ class Ledger:
         for key, violation in first.violations.items():
             trial.set_constraint(key, violation)
         frozen = self.local.tell(trial, first.values)
+        self._remember(frozen)
         sampler_attrs = {k: v for k, v in frozen.system_attrs.items() if not k.startswith("constraints")}
         for rank, e in enumerate(entries):
             attrs = {**e.attrs, ATTR_WORKER: self.worker_id, ATTR_FRONT_RANK: rank}
-            self.durable.add_trial(optuna.trial.create_trial(
-                values=e.values,
-                params={**frozen.params, **e.hw_values},
-                distributions={**frozen.distributions, **hw_distributions},
-                user_attrs=attrs,
-                system_attrs=sampler_attrs,
-                constraints=dict(e.violations),
-            ))
+            self.durable.add_trial(
+                optuna.trial.create_trial(
+                    values=e.values,
+                    params={**frozen.params, **e.hw_values},
+                    distributions={**frozen.distributions, **hw_distributions},
+                    user_attrs=attrs,
+                    system_attrs=dict(sampler_attrs),
+                    constraints=dict(e.violations),
+                )
+            )
             if rank > 0:
-                self.local.add_trial(optuna.trial.create_trial(
-                    values=e.values, params=frozen.params, distributions=frozen.distributions,
-                    user_attrs=attrs, system_attrs=sampler_attrs, constraints=dict(e.violations),
-                ))
+                self.local.add_trial(
+                    optuna.trial.create_trial(
+                        values=e.values,
+                        params=frozen.params,
+                        distributions=frozen.distributions,
+                        user_attrs=attrs,
+                        system_attrs=dict(sampler_attrs),
+                        constraints=dict(e.violations),
+                    )
+                )
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from dse.executors import Executor, Job, Outcome
-from dse.jobconfig import JobConfigs, config_hash
 from dse.hwgrid import GridPoint, HwGrid, front
-from dse.ledger import FrontEntry, Ledger
+from dse.jobconfig import JobConfigs, config_hash
+from dse.ledger import ATTR_CONFIG_HASH, FrontEntry, Ledger
 from dse.objectives import (
     Constraint,
     Objective,
@@ -33,7 +33,6 @@ from dse.space import Space, Value, override_string
 
 log = logging.getLogger(__name__)
 
-ATTR_CONFIG_HASH = "config_hash"
 ATTR_CODE_VERSION = "code_version"
 ATTR_OVERRIDES = "overrides"
 
@@ -44,7 +43,12 @@ class SweepStats:
 
     completed: int = 0
     failed: int = 0
+    duplicates: int = 0  # proposals of an already-evaluated config, answered from the study
     seconds: float = 0.0
+
+
+MAX_DUPLICATE_STREAK = 200
+"""Proposals in a row of already-evaluated configs after which the space counts as exhausted."""
 
 
 @dataclass(frozen=True)
@@ -88,30 +92,49 @@ def run_sweep(
     n_trials: int,
     code_version: str,
     grid: HwGrid | None = None,
+    skip_duplicates: bool = True,
 ) -> SweepStats:
     """Ask, run and record trials until the durable study holds `n_trials` finished trials.
 
     With a hardware `grid`, the executor's task returns the grid's GridPoints for each sampled
     algorithm point, and its hardware front is stored (n_trials counts algorithm points).
+    With `skip_duplicates`, a proposed config the study already holds (same config hash) is not
+    run again: the sampler is told the stored result and asked for another point, so small
+    discrete spaces do not spend the budget on repeats.
     """
     stats = SweepStats()
     start = time.perf_counter()
     base = configs.base_values()
     in_flight = 0
+    streak = 0
     try:
         while True:
             finished = ledger.sync()
             while (
-                in_flight < executor.capacity and finished + in_flight < n_trials and not ledger.exhausted()
+                in_flight < executor.capacity
+                and finished + in_flight < n_trials
+                and streak < MAX_DUPLICATE_STREAK
+                and not ledger.exhausted()
             ):
                 job = _make_job(ledger, space, configs, base, code_version)
                 if isinstance(job, str):
                     stats.failed += 1
                     finished += 1
                     continue
+                earlier = ledger.seen(job.attrs[ATTR_CONFIG_HASH]) if skip_duplicates else None
+                if earlier is not None:
+                    ledger.skip_duplicate(job.trial, earlier)
+                    stats.duplicates += 1
+                    streak += 1
+                    continue
+                streak = 0
                 executor.submit(job)
                 in_flight += 1
             if in_flight == 0:
+                if streak >= MAX_DUPLICATE_STREAK:
+                    log.warning(
+                        "the sampler proposed only evaluated configs %d times in a row: stopping", streak
+                    )
                 break
             for job, outcome in executor.wait():
                 in_flight -= 1

@@ -36,6 +36,8 @@ class PimdseSweeperConf:
     # Cost every combination of the hw.* params (finite domains) for each sampled algorithm point
     # in one vectorised hw call and keep its hardware front (pimdse app only; in-process).
     hw_grid: bool = False
+    # Do not rerun a config the study already holds: tell the sampler its result, ask again.
+    skip_duplicates: bool = True
     # Pareto table, hypervolume, HTML plot and Parquet/CSV export at the end of the sweep.
     report: bool = True
     params: dict[str, Any] = field(default_factory=dict)

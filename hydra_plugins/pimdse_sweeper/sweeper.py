@@ -107,11 +107,14 @@ class PimdseSweeper(Sweeper):
             log.info("  hardware grid of %d points per algorithm point:", len(grid.points()))
             for p in grid.params:
                 log.info("    %s", p.describe())
-        stats = run_sweep(ledger, space, configs, executor, scoring, s["n_trials"], version, grid)
+        stats = run_sweep(
+            ledger, space, configs, executor, scoring, s["n_trials"], version, grid, s["skip_duplicates"]
+        )
         log.info(
-            "%d trials complete, %d failed in %.1f s (%d finished in the study)",
+            "%d trials complete, %d failed, %d repeated configs skipped in %.1f s (%d trials in the study)",
             stats.completed,
             stats.failed,
+            stats.duplicates,
             stats.seconds,
             len(durable.get_trials(deepcopy=False)),
         )

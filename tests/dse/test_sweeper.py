@@ -216,3 +216,22 @@ def test_loaded_frame_matches_the_study(run_toy, tmp_path: Path) -> None:
             ) and (b["accuracy"], b["latency"], b["memory"]) != (a["accuracy"], a["latency"], a["memory"])
             assert not dominates
     assert all(math.isnan(v) for v in df.loc[df["state"] == "FAIL", "latency"])
+
+
+def test_repeated_configs_are_not_rerun(run_toy, tmp_path: Path) -> None:
+    # 4 distinct configs, a budget of 10: the sampler's repeats are answered from the study.
+    small = [
+        "space=flat",
+        "algo=uniform",
+        "hw.banks=choice(8,16)",
+        "algo.bits=choice(2,4)",
+        "hydra.sweeper.sampler=random",
+        "hydra.sweeper.n_trials=10",
+    ]
+    stats = run_toy(*small, study="dedup")
+    trials = load(tmp_path, "dedup").get_trials()
+    assert len(trials) == 4
+    assert len({t.user_attrs["config_hash"] for t in trials}) == 4
+    assert stats.duplicates >= 200  # it stops after MAX_DUPLICATE_STREAK repeats in a row
+    run_toy(*small, "hydra.sweeper.skip_duplicates=false", study="repeats")
+    assert len(load(tmp_path, "repeats").get_trials()) == 10

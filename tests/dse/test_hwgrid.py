@@ -1,0 +1,126 @@
+"""Hardware-grid mode: each sampled algorithm point gets the exact front of its hardware grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from conftest import load, sweep_args
+from hydra import compose, initialize_config_dir
+from hydra._internal.hydra import Hydra
+from hydra.core.global_hydra import GlobalHydra
+
+from dse.app import CONF_DIR, main
+from dse.hwgrid import GridPoint, HwGrid, _index, front
+from dse.ledger import ATTR_FRONT_RANK
+from dse.objectives import parse_constraints, parse_objectives
+from dse.point import evaluate_point
+from dse.space import Param, Space, SpaceError
+from dse.sweep import Scoring
+
+Cat = optuna.distributions.CategoricalDistribution
+
+
+def test_split_keeps_hardware_params_for_the_grid() -> None:
+    space = Space(
+        (
+            Param("hw.a", Cat((1, 2))),
+            Param("algo", Cat(("pq", "uniform")), is_group=True),
+            Param("hw.b", optuna.distributions.IntDistribution(8, 24, step=8)),
+        )
+    )
+    grid, rest = HwGrid.split(space)
+    assert rest.names == ("algo",)
+    assert grid.points() == [{"hw.a": a, "hw.b": b} for a in (1, 2) for b in (8, 16, 24)]
+    with pytest.raises(SpaceError, match="continuous"):
+        HwGrid.split(
+            Space((Param("hw.x", optuna.distributions.FloatDistribution(0, 1)), Param("a", Cat((1,)))))
+        )
+    with pytest.raises(SpaceError, match="no hw"):
+        HwGrid.split(Space((Param("a", Cat((1,))),)))
+
+
+def test_index_takes_one_point_of_a_grid_result() -> None:
+    from hw.roofline import KernelCost
+
+    k = KernelCost(seconds=np.array([1.0, 2.0]), energy_j=3.0, bound_code=np.array([0, 1]), device="pim")
+    assert _index({"k": k, "fits": np.array([True, False])}, 1, 2) == {
+        "k": KernelCost(2.0, 3.0, 1, "pim"),
+        "fits": False,
+    }
+
+
+def test_front_keeps_feasible_nondominated_points() -> None:
+    scoring = Scoring(
+        parse_objectives(["latency", "memory"]), parse_constraints([{"key": "fits", "equals": True}])
+    )
+    pts = [
+        GridPoint({"hw.a": i}, {"latency_s": lat, "kv_bytes": mem, "fits": fits})
+        for i, (lat, mem, fits) in enumerate([(1, 5, True), (2, 2, True), (3, 3, True), (0.5, 1, False)])
+    ]
+    assert [p.hw_values["hw.a"] for p, _, _ in front(pts, scoring)] == [0, 1]
+    # No feasible point: the least violating one stands for the algorithm point.
+    assert [p.hw_values["hw.a"] for p, _, _ in front(pts[3:], scoring)] == [3]
+
+
+def test_hw_grid_sweep_stores_exact_fronts_of_the_real_cost_model(tmp_path: Path) -> None:
+    hw_sweep = ["hw.pim.stacks=choice(2,4,8)", "hw.pim.pe.bank.lanes=choice(8,16,32)"]
+    overrides = [
+        "hydra.sweeper.hw_grid=true",
+        "hydra.sweeper.n_trials=2",
+        "~space",
+        "algo=uniform",
+        "algo.bits=choice(2,4)",
+        "hydra.sweeper.sampler=grid",
+        *hw_sweep,
+    ]
+    hydra = Hydra.create_main_hydra_file_or_module(
+        calling_file=None, calling_module="dse.app", config_path=str(CONF_DIR), job_name="app"
+    )
+    try:
+        hydra.multirun(
+            config_name="config",
+            task_function=main.__wrapped__,
+            overrides=sweep_args(tmp_path, "grid", overrides),
+            with_log_configuration=False,
+        )
+    finally:
+        GlobalHydra.instance().clear()
+    trials = load(tmp_path, "grid").get_trials()
+    assert sorted({t.params["algo.bits"] for t in trials}) == [2, 4]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        for bits in (2, 4):
+            group = [t for t in trials if t.params["algo.bits"] == bits]
+            assert sorted(t.user_attrs[ATTR_FRONT_RANK] for t in group) == list(range(len(group)))
+            # Every grid point costed one at a time: the stored front is exactly its Pareto set.
+            points = []
+            for stacks in (2, 4, 8):
+                for lanes in (8, 16, 32):
+                    r = evaluate_point(
+                        compose(
+                            "config",
+                            overrides=[
+                                "algo=uniform",
+                                f"algo.bits={bits}",
+                                f"hw.pim.stacks={stacks}",
+                                f"hw.pim.pe.bank.lanes={lanes}",
+                            ],
+                        )
+                    )
+                    if r["fits"]:
+                        points.append(
+                            ((stacks, lanes), (-r["accuracy"]["value"], r["latency_s"], r["kv_bytes"]))
+                        )
+            best = {
+                p
+                for p, v in points
+                if not any(all(a <= b for a, b in zip(w, v, strict=True)) and w != v for _, w in points)
+            }
+            stored = {(t.params["hw.pim.stacks"], t.params["hw.pim.pe.bank.lanes"]) for t in group}
+            assert stored == best
+            for t in group:
+                stacks, lanes = t.params["hw.pim.stacks"], t.params["hw.pim.pe.bank.lanes"]
+                expected = dict(points)[(stacks, lanes)]
+                assert t.values == pytest.approx([-expected[0], expected[1], expected[2]], rel=1e-12)
