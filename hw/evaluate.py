@@ -89,7 +89,8 @@ def pim_attention(step: Step) -> dict[str, KernelCost]:
     rest = ctx - fp
     if isinstance(kv, UniformKv):
         bytes_per_elem = kv.bits / 8 + 2 * kv.scale_bytes / kv.group_size
-        kernels |= attention.pim_dense_attention(step, rest, bytes_per_elem, 2.0)
+        ops_per_mac = 1.0 if step.attention_pe.int_mac else 2.0  # FP16-only PEs dequantise first
+        kernels |= attention.pim_dense_attention(step, rest, bytes_per_elem, ops_per_mac)
         kernels |= attention.softmax_and_movement(step, step.q_heads_total * ctx, 0.0)
         return kernels
     if isinstance(kv, PqKv):

@@ -23,6 +23,9 @@ OPERATORS = ("qkv_proj", "attention", "o_proj", "ffn", "lm_head")
 KV_HOMES = ("gpu", "pim", "host")
 PQ_LOOKUPS = ("intra_row", "per_lookup_activation", "pe_buffer")
 PQ_VALUES = ("histogram", "reconstruct")
+INT_MAC_AREA_FACTOR = 126 / 50
+"""Adding INT32 MACs grows PE logic area from 50 % to 126 % of the FP16-only design (DOMAIN.md
+section 3, citing prior work via AQPIM)."""
 SOFTMAX_SITES = ("buffer_die", "gpu")
 
 
@@ -95,6 +98,7 @@ class Pe:
     area_mm2_per_lane: Num  # PE logic area per lane in the DRAM process (area model)
     cycles_per_mac: Num  # PE cycles one lane needs for an FP16 MAC (>1 when emulated in software)
     row_interleave: bool  # the PE reads one of its banks while the others activate/precharge
+    int_mac: bool  # integer MACs beside FP16: int-k KV needs no dequantisation op, lanes cost more area
     lookups_per_cmd: Num  # table lookups one column command serves from an open row (indirection width)
 
 
@@ -157,7 +161,8 @@ class Pim:
         area = 0.0
         for pe in self.pes.values():
             if pe.placement != "buffer_die":
-                area = area + banks_per_stack / pe.banks_per_pe * pe.lanes * pe.area_mm2_per_lane
+                lane_mm2 = pe.area_mm2_per_lane * (INT_MAC_AREA_FACTOR if pe.int_mac else 1.0)
+                area = area + banks_per_stack / pe.banks_per_pe * pe.lanes * lane_mm2
         return area
 
     @cached_property
@@ -204,10 +209,30 @@ class System:
     mapping: OpMapping
 
 
+PCIE_LANE_BYTES_PER_S = {3: 0.985e9, 4: 1.969e9, 5: 3.938e9, 6: 7.563e9}
+"""One PCIe lane, one direction, after line coding (PCI-SIG: 8, 16, 32 GT/s with 128b/130b; 64 GT/s
+PAM4 with FLIT)."""
+
+
+def _link_bw(cfg: Mapping[str, Any], path: str) -> Num:
+    """`bw_bytes_per_s`, or `pcie_generation` and `lanes` (one direction), but not both."""
+    if "pcie_generation" not in cfg:
+        return number(cfg, "bw_bytes_per_s", path, gt=0)
+    if "bw_bytes_per_s" in cfg:
+        raise SpecError(
+            f"{path}.bw_bytes_per_s", cfg["bw_bytes_per_s"], "give it or pcie_generation + lanes, not both"
+        )
+    generation = cfg["pcie_generation"]
+    if isinstance(generation, bool) or generation not in PCIE_LANE_BYTES_PER_S:
+        allowed = ", ".join(str(g) for g in PCIE_LANE_BYTES_PER_S)
+        raise SpecError(f"{path}.pcie_generation", generation, f"must be one of {allowed}")
+    return PCIE_LANE_BYTES_PER_S[generation] * number(cfg, "lanes", path, ge=1, integer=True)
+
+
 def _link(cfg: Mapping[str, Any], path: str) -> Link:
     return Link(
         kind=text(cfg, "kind", path, default="link"),
-        bw_bytes_per_s=number(cfg, "bw_bytes_per_s", path, gt=0),
+        bw_bytes_per_s=_link_bw(cfg, path),
         latency_s=number(cfg, "latency_s", path, ge=0),
         energy_pj_per_bit=number(cfg, "energy_pj_per_bit", path, ge=0),
     )
@@ -277,6 +302,7 @@ def _pe(cfg: Mapping[str, Any], path: str, placement: str, max_banks: Num) -> Pe
         area_mm2_per_lane=number(cfg, "area_mm2_per_lane", path, ge=0, default=0.0),
         cycles_per_mac=number(cfg, "cycles_per_mac", path, gt=0, default=1.0),
         row_interleave=flag(cfg, "row_interleave", path, default=False),
+        int_mac=flag(cfg, "int_mac", path, default=False),
         lookups_per_cmd=number(cfg, "lookups_per_cmd", path, ge=1, integer=True, default=1),
     )
     require(

@@ -163,3 +163,29 @@ def test_hugging_face_config_loads_into_the_same_shapes(tmp_path):
     assert {k: v for k, v in loaded.items() if k != "name"} == {
         k: v for k, v in expected.items() if k != "name"
     }
+
+
+def test_pcie_link_from_generation_and_lanes():
+    cfg = point(hw="gpu_offload_pcie", algo="fp16")
+    del cfg[0]["host_link"]["bw_bytes_per_s"]
+    cfg[0]["host_link"] |= {"pcie_generation": 5, "lanes": 16}
+    system, _, _ = hw.build(*cfg)
+    assert system.host_link.bw_bytes_per_s == pytest.approx(16 * 3.938e9)
+    cfg[0]["host_link"]["bw_bytes_per_s"] = 64e9
+    with pytest.raises(hw.SpecError, match=r"^hw\.host_link\.bw_bytes_per_s=.*not both"):
+        hw.build(*cfg)
+    del cfg[0]["host_link"]["bw_bytes_per_s"]
+    cfg[0]["host_link"]["pcie_generation"] = 7
+    with pytest.raises(hw.SpecError, match=r"^hw\.host_link\.pcie_generation=7: must be one of 3, 4, 5, 6$"):
+        hw.build(*cfg)
+
+
+def test_integer_macs_skip_dequantisation_and_cost_area():
+    fp_only = hw.evaluate(*hw.build(*point(hw="hbm2_pim_aquabolt", algo="uniform")))
+    with_int = hw.evaluate(
+        *hw.build(*point(hw="hbm2_pim_aquabolt", algo="uniform", hw__pim__pe__bank__int_mac=True))
+    )
+    assert with_int.kernels["attn_score"].seconds < fp_only.kernels["attn_score"].seconds
+    # 128 PCUs x 16 lanes x 0.0898 mm2 x 126/50 = 463 mm2 of 736: 37 % of the capacity left.
+    lost = 128 * 16 * 0.0898 * 126 / 50 / 736
+    assert with_int.pim_capacity_bytes == pytest.approx(4 * 8 * (1 << 30) * (1 - lost), rel=1e-12)
