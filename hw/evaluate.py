@@ -96,7 +96,9 @@ def pim_attention(step: Step) -> dict[str, KernelCost]:
     if isinstance(kv, PqKv):
         pq_kernels, partial_bytes = pq.pq_attention(step, kv, rest, gpu_prefill_s(step))
         kernels |= pq_kernels
-        kernels |= attention.softmax_and_movement(step, step.q_heads_total * ctx, partial_bytes)
+        kernels |= attention.softmax_and_movement(
+            step, step.q_heads_total * ctx, partial_bytes, kv.subvector_dim
+        )
         return kernels
     assert isinstance(kv, ClusterSparseKv)
     cs_kernels, read_tokens, scored = cluster.cluster_attention(step, kv, rest, gpu_prefill_s(step))

@@ -67,18 +67,22 @@ def pim_dense_attention(
     }
 
 
-def softmax_and_movement(step: Step, scores_layer: Num, up_extra_bytes_layer: Num) -> dict[str, KernelCost]:
+def softmax_and_movement(
+    step: Step, scores_layer: Num, up_extra_bytes_layer: Num, output_dims_per_pe: Num | None = None
+) -> dict[str, KernelCost]:
     """Queries down into the PE buffers, scores up to the softmax unit, probabilities back down,
     partial outputs and `up_extra_bytes_layer` (e.g. PQ partial scores) up.
 
     `scores_layer`: scores per layer over the batch; `up_extra_bytes_layer`: other bank -> buffer
-    bytes per layer (partial scores or outputs). Softmax runs on the buffer-die PE or on the GPU.
+    bytes per layer. Every PE sends a partial output of `output_dims_per_pe` values per query head
+    (the head dim; a subvector for PQ). Softmax runs on the buffer-die PE or on the GPU.
     """
     pim, pe = step.pim, step.attention_pe
     layers = step.model.n_layers
     score_bytes = scores_layer * FP16_BYTES
     vector_bytes = step.q_heads_total * step.model.head_dim * FP16_BYTES
-    partial_out = vector_bytes * token_partitions(step)
+    dims = step.model.head_dim if output_dims_per_pe is None else output_dims_per_pe
+    partial_out = step.q_heads_total * dims * FP16_BYTES * token_partitions(step)
     # Each query is written into the PE buffers of every pseudo-channel holding its KV head's tokens.
     q_in = vector_bytes * np.maximum(1.0, pim.pchs / step.kv_heads_total)
     moved = up_extra_bytes_layer + partial_out + q_in
