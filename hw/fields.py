@@ -7,7 +7,7 @@ vectorised and the error names the first offending element. Booleans and strings
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -120,6 +120,16 @@ def text(cfg: Mapping[str, Any], key: str, path: str, *, default: Any = _MISSING
     if not isinstance(raw, str) or not raw:
         raise SpecError(full, raw, "must be a non-empty string")
     return raw
+
+
+def only(cfg: Mapping[str, Any], path: str, allowed: Iterable[str]) -> None:
+    """Reject keys outside `allowed` (a typo would otherwise silently fall back to a default)."""
+    allowed = set(allowed)
+    unknown = sorted(k for k in cfg if k not in allowed)
+    if unknown:
+        raise SpecError(
+            f"{path}.{unknown[0]}", cfg[unknown[0]], f"unknown field; known: {', '.join(sorted(allowed))}"
+        )
 
 
 def require(ok: Num | bool, path: str, value: Num, allowed: str) -> None:

@@ -8,12 +8,12 @@ broadcastable ndarray) so one System can describe a whole grid of designs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
 from hw.errors import SpecError
-from hw.fields import Num, choice, flag, number, require, section, text
+from hw.fields import Num, choice, flag, number, only, require, section, text
 
 PLACEMENTS = ("bank", "bank_group", "buffer_die")
 """Where a PIM PE can sit, from the cells outwards."""
@@ -229,7 +229,13 @@ def _link_bw(cfg: Mapping[str, Any], path: str) -> Num:
     return PCIE_LANE_BYTES_PER_S[generation] * number(cfg, "lanes", path, ge=1, integer=True)
 
 
+def _keys(cls: type, *extra: str, drop: tuple[str, ...] = ()) -> list[str]:
+    """Config keys of a section: its dataclass's fields, plus `extra`, minus `drop`."""
+    return [f.name for f in fields(cls) if f.name not in drop] + list(extra)
+
+
 def _link(cfg: Mapping[str, Any], path: str) -> Link:
+    only(cfg, path, _keys(Link, "pcie_generation", "lanes"))
     return Link(
         kind=text(cfg, "kind", path, default="link"),
         bw_bytes_per_s=_link_bw(cfg, path),
@@ -239,6 +245,7 @@ def _link(cfg: Mapping[str, Any], path: str) -> Link:
 
 
 def _gpu(cfg: Mapping[str, Any], path: str) -> Gpu:
+    only(cfg, path, _keys(Gpu))
     return Gpu(
         peak_flops=number(cfg, "peak_flops", path, gt=0),
         mem_bw_bytes_per_s=number(cfg, "mem_bw_bytes_per_s", path, gt=0),
@@ -252,6 +259,8 @@ def _gpu(cfg: Mapping[str, Any], path: str) -> Gpu:
 
 
 def _timings(cfg: Mapping[str, Any], path: str) -> Timings:
+    only(cfg, path, _keys(Timings))
+
     def cyc(key: str, **kw: Any) -> Num:
         return number(cfg, key, path, integer=True, **kw)
 
@@ -291,6 +300,7 @@ def _timings(cfg: Mapping[str, Any], path: str) -> Timings:
 
 
 def _pe(cfg: Mapping[str, Any], path: str, placement: str, max_banks: Num) -> Pe:
+    only(cfg, path, _keys(Pe, drop=("placement",)))
     pe = Pe(
         placement=placement,
         banks_per_pe=number(cfg, "banks_per_pe", path, ge=1, integer=True),
@@ -315,6 +325,8 @@ def _pe(cfg: Mapping[str, Any], path: str, placement: str, max_banks: Num) -> Pe
 
 
 def _pim(cfg: Mapping[str, Any], path: str) -> Pim:
+    only(cfg, path, _keys(Pim, "pe", drop=("pes",)))
+
     def count(key: str) -> Num:
         return number(cfg, key, path, ge=1, integer=True)
 
@@ -343,6 +355,7 @@ def _pim(cfg: Mapping[str, Any], path: str) -> Pim:
 
     energy_cfg = section(cfg.get("energy"), f"{path}.energy")
     ep = f"{path}.energy"
+    only(energy_cfg, ep, _keys(PimEnergy))
     row_bytes = number(cfg, "row_bytes", path, gt=0, integer=True)
     column_bytes = number(cfg, "column_bytes", path, gt=0, integer=True)
     require(column_bytes <= row_bytes, f"{path}.column_bytes", column_bytes, "must be <= row_bytes")
@@ -390,6 +403,8 @@ def _pim(cfg: Mapping[str, Any], path: str) -> Pim:
 
 
 def _xbar(cfg: Mapping[str, Any], path: str) -> Crossbar:
+    only(cfg, path, _keys(Crossbar))
+
     def count(key: str) -> Num:
         return number(cfg, key, path, ge=1, integer=True)
 
@@ -407,6 +422,7 @@ def _xbar(cfg: Mapping[str, Any], path: str) -> Crossbar:
 def build_system(cfg: Mapping[str, Any]) -> System:
     """Validate a conf/hw dict and return the typed System; raise SpecError on bad input."""
     cfg = section(cfg, "hw")
+    only(cfg, "hw", ("name", "gpu", "host", "host_link", "pim", "xbar", "mapping"))
     pim_cfg = cfg.get("pim")
     pim = None if pim_cfg is None else _pim(section(pim_cfg, "hw.pim"), "hw.pim")
     xbar_cfg = cfg.get("xbar")
@@ -431,6 +447,7 @@ def build_system(cfg: Mapping[str, Any]) -> System:
     if devices["attention"] == "pim" and kv_home != "pim":
         raise SpecError("hw.mapping.kv_home", kv_home, "attention on pim needs kv_home: pim")
     host_cfg = section(cfg.get("host"), "hw.host")
+    only(host_cfg, "hw.host", _keys(HostMemory))
     return System(
         name=text(cfg, "name", "hw"),
         gpu=_gpu(section(cfg.get("gpu"), "hw.gpu"), "hw.gpu"),

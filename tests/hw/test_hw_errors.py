@@ -10,6 +10,8 @@ import hw
     ("overrides", "field", "allowed"),
     [
         ({"hw__pim__stacks": 0}, "hw.pim.stacks=0.0", ">= 1"),
+        ({"hw__pim__stack": 4}, "hw.pim.stack=4", "unknown field; known: "),
+        ({"hw__pim__pe__bank__lane": 8}, "hw.pim.pe.bank.lane=8", "unknown field; known: "),
         ({"hw__pim__banks_per_group": -4}, "hw.pim.banks_per_group=-4.0", ">= 1"),
         ({"hw__pim__capacity_bytes_per_stack": 0}, "hw.pim.capacity_bytes_per_stack=0.0", "> 0"),
         (
