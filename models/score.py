@@ -20,31 +20,35 @@ from .spec import AlgoSpec, PQSpec, ProxySpec, check_pair, parse_algo, parse_pro
 
 
 @cache
-def _head_dim(source: str, path: str | None) -> int:
-    """Head dim from model metadata only (no weights are read)."""
+def _model_shape(source: str, path: str | None) -> tuple[int, int]:
+    """(head_dim, n_layers) from model metadata only (no weights are read)."""
     if source == "gguf":
         p = Path(path) if path else default_gguf()
         if not p.is_file():
             raise SpecError("proxy.model.path", str(p), "GGUF file does not exist")
-        keys = {"{arch}.embedding_length", "{arch}.attention.head_count"}
+        keys = {"{arch}.embedding_length", "{arch}.attention.head_count", "{arch}.block_count"}
         try:
             meta = read_metadata(p, keys)
         except (ValueError, struct.error) as e:
             raise SpecError("proxy.model.path", str(p), f"not a readable GGUF file ({e})") from e
         if keys - meta.keys():
-            raise SpecError("proxy.model.path", str(p), "GGUF file lacks embedding_length/head_count")
-        return int(meta["{arch}.embedding_length"]) // int(meta["{arch}.attention.head_count"])
+            raise SpecError("proxy.model.path", str(p), f"GGUF file lacks {sorted(keys - meta.keys())}")
+        return (int(meta["{arch}.embedding_length"]) // int(meta["{arch}.attention.head_count"]),
+                int(meta["{arch}.block_count"]))
     p = Path(path or "")
     if not (p / "config.json").is_file():
         raise SpecError("proxy.model.path", path, "must be a local Hugging Face model dir with config.json")
     c = json.loads((p / "config.json").read_text())
-    return int(c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"])
+    return int(c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"]), int(c["num_hidden_layers"])
 
 
 def _parse(algo_cfg: dict[str, Any], proxy_cfg: dict[str, Any]) -> tuple[AlgoSpec, ProxySpec]:
     algo = parse_algo(algo_cfg)
     proxy = parse_proxy(proxy_cfg)
-    check_pair(algo, proxy, _head_dim(proxy.model.source, proxy.model.path))
+    head_dim, n_layers = _model_shape(proxy.model.source, proxy.model.path)
+    check_pair(algo, proxy, head_dim)
+    if proxy.layers and proxy.layers[-1] >= n_layers:
+        raise SpecError("proxy.layers", list(proxy.layers), f"layer indices must be < {n_layers}")
     if isinstance(algo, PQSpec) and algo.importance_weighted and algo.importance_queries > Q_TAIL:
         raise SpecError("algo.importance_queries", algo.importance_queries, f"must be <= {Q_TAIL}")
     return algo, proxy

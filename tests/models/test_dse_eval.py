@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_dse_eval_reports_the_proxy_score(tiny_proxy: dict, algo_cfg) -> None:
     overrides = ["algo=uniform", "algo.bits=3", f"proxy.seq_tokens={tiny_proxy['seq_tokens']}",
-                 f"proxy.prefill_tokens={tiny_proxy['prefill_tokens']}", f"proxy.n_seqs={tiny_proxy['n_seqs']}",
+                 f"proxy.prefill_tokens={tiny_proxy['prefill_tokens']}",
+                 f"proxy.n_seqs={tiny_proxy['n_seqs']}",
                  f"proxy.layers={tiny_proxy['layers']}".replace(" ", ""),
                  f"proxy.queries_per_seq={tiny_proxy['queries_per_seq']}", "proxy.text.calib_seqs=1"]
     env = os.environ | {"PIMDSE_CACHE_DIR": tiny_proxy["cache_dir"]}

@@ -38,6 +38,7 @@ def test_shipped_algo_configs_validate(name: str) -> None:
     ({"name": "magic"}, {}, "algo.name"),
     (_algo("fp16"), {"prefill_tokens": 2048}, "proxy.prefill_tokens"),
     (_algo("fp16"), {"metric": "bleu"}, "proxy.metric"),
+    (_algo("fp16"), {"layers": [0, 30]}, "proxy.layers"),
     (_algo("fp16"), {"model": {"source": "onnx"}}, "proxy.model.source"),
     (_algo("fp16"), {"model": {"source": "gguf", "path": "/no/such/model.gguf"}}, "proxy.model.path"),
     (_algo("fp16"), {"model": {"source": "hf", "path": "/no/such/dir"}}, "proxy.model.path"),
