@@ -61,7 +61,7 @@ def internal_bandwidth() -> None:
         system = hw.build(cfg, {"name": "fp16"}, load("model", "mistral_7b"), load("workload", "default"))[0]
         pim, pe = system.pim, system.pim.pes[place]
         per_pe = pim.column_bytes / dram.cmd_s(pim, pe)
-        external = dram.bus_bw_bytes_per_s(pim)
+        external = dram.external_bw_bytes_per_s(pim)
         peak = per_pe * pim.banks / pe.banks_per_pe / external
         per_bank = 1 << 20  # stream 1 MiB from every bank: row activations and refresh included
         st = dram.stream(pim, pe, per_bank)
@@ -98,7 +98,7 @@ def aquabolt() -> None:
     pim, pe = system.pim, system.pim.pes["bank"]
     pcus = pim.banks / pim.stacks / pe.banks_per_pe
     peak = pcus * pe.lanes * 2 * pe.clock_hz
-    ratio = pim.column_bytes / dram.cmd_s(pim, pe) * pcus * pim.stacks / dram.bus_bw_bytes_per_s(pim)
+    ratio = pim.column_bytes / dram.cmd_s(pim, pe) * pcus * pim.stacks / dram.external_bw_bytes_per_s(pim)
     # A large FP16 GEMV alone on one stack (8192 x 8192, batch 1): achieved FLOP/s.
     gemv = point(
         "hbm2_pim_aquabolt",

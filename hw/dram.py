@@ -73,9 +73,15 @@ def compute_s(pim: Pim, pe: Pe, macs_per_pe: Num) -> Num:
     return macs_per_pe * pe.cycles_per_mac / (pe.lanes * pe.clock_hz)
 
 
-def bus_bw_bytes_per_s(pim: Pim) -> Num:
-    """Bank <-> buffer-die bandwidth of the whole device: one column per tCCD_S on each pseudo-channel."""
+def external_bw_bytes_per_s(pim: Pim) -> Num:
+    """The device's external bandwidth: one column per tCCD_S on every pseudo-channel."""
     return pim.pchs * pim.column_bytes / (pim.timings.t_ccd_s_cycles * pim.timings.tck_s)
+
+
+def bus_bw_bytes_per_s(pim: Pim) -> Num:
+    """Bank <-> buffer-die bandwidth of the whole device: one column per move command interval on
+    each pseudo-channel (tCCD_S by default; AttAcc!'s move commands take 4 tCK)."""
+    return pim.pchs * pim.column_bytes / (pim.move_interval_cycles * pim.timings.tck_s)
 
 
 def bus_s(pim: Pim, total_bytes: Num) -> Num:

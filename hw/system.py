@@ -100,6 +100,7 @@ class Pe:
     row_interleave: bool  # the PE reads one of its banks while the others activate/precharge
     int_mac: bool  # integer MACs beside FP16: int-k KV needs no dequantisation op, lanes cost more area
     lookups_per_cmd: Num  # table lookups one column command serves from an open row (indirection width)
+    head_split: Num  # PEs one K/V vector is split across (partial dot products summed in the bank group)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,10 @@ class Pim:
     attention_pe: str
     gemv_pe: str
     softmax_on: str
+    softmax_ops_per_score: Num  # softmax PE lane-cycles per score (5 for max/sub/exp/sum/div; 1 pipelined)
+    move_interval_cycles: (
+        Num  # bank <-> buffer-die move commands (scores, probabilities, queries): one column each
+    )
     pq_lookup: str  # where PQ tables are read: open DRAM row, a row per lookup, or PE registers
     pq_value: str  # p.V on codes: K-bin histogram then codebook GEMV, or per-token reconstruction
     refresh: bool
@@ -314,6 +319,7 @@ def _pe(cfg: Mapping[str, Any], path: str, placement: str, max_banks: Num) -> Pe
         row_interleave=flag(cfg, "row_interleave", path, default=False),
         int_mac=flag(cfg, "int_mac", path, default=False),
         lookups_per_cmd=number(cfg, "lookups_per_cmd", path, ge=1, integer=True, default=1),
+        head_split=number(cfg, "head_split", path, ge=1, integer=True, default=1),
     )
     require(
         pe.banks_per_pe <= max_banks,
@@ -362,6 +368,7 @@ def _pim(cfg: Mapping[str, Any], path: str) -> Pim:
     softmax_on = choice(cfg, "softmax_on", path, SOFTMAX_SITES)
     if softmax_on == "buffer_die" and "buffer_die" not in pes:
         raise SpecError(f"{path}.softmax_on", softmax_on, f"the device has PEs only at {', '.join(present)}")
+    timings = _timings(section(cfg.get("timings"), f"{path}.timings"), f"{path}.timings")
     pim = Pim(
         kind=text(cfg, "kind", path),
         stacks=stacks,
@@ -374,11 +381,13 @@ def _pim(cfg: Mapping[str, Any], path: str) -> Pim:
         column_bytes=column_bytes,
         capacity_bytes_per_stack=number(cfg, "capacity_bytes_per_stack", path, gt=0),
         die_area_mm2=number(cfg, "die_area_mm2", path, gt=0, default=1.0),
-        timings=_timings(section(cfg.get("timings"), f"{path}.timings"), f"{path}.timings"),
+        timings=timings,
         pes=pes,
         attention_pe=placed("attention_pe"),
         gemv_pe=placed("gemv_pe") if "gemv_pe" in cfg else placed("attention_pe"),
         softmax_on=softmax_on,
+        softmax_ops_per_score=number(cfg, "softmax_ops_per_score", path, gt=0, default=5.0),
+        move_interval_cycles=number(cfg, "move_interval_cycles", path, gt=0, default=timings.t_ccd_s_cycles),
         pq_lookup=choice(cfg, "pq_lookup", path, PQ_LOOKUPS, default="intra_row"),
         pq_value=choice(cfg, "pq_value", path, PQ_VALUES, default="histogram"),
         refresh=flag(cfg, "refresh", path, default=True),

@@ -15,16 +15,16 @@ from hw.kernels.transfer import link_transfer, nonzero_transfers
 from hw.roofline import BOUND, KernelCost, limit, where_bound
 
 FP16_BYTES = 2
-SOFTMAX_OPS_PER_SCORE = 5  # max, subtract, exp, sum, divide
 SOFTMAX_GPU_FLOPS_PER_SCORE = 5
 
 
 def query_passes(step: Step) -> Num:
     """Times a PE must stream its K (or V) rows because the query vectors (or output accumulators)
     of all query heads sharing a KV head do not fit its buffer together (AttAcc!'s GEMV buffer holds
-    512 B: one 128-dim FP16 query, not the four of a GQA group)."""
-    footprint = step.model.gqa_group * step.model.head_dim * FP16_BYTES
-    return np.maximum(1.0, np.ceil(footprint / np.maximum(step.attention_pe.buffer_bytes, 1.0)))
+    512 B; with the head dim split over the 4 banks of a bank group a bank needs 64 B a query)."""
+    pe = step.attention_pe
+    footprint = step.model.gqa_group * step.model.head_dim * FP16_BYTES / pe.head_split
+    return np.maximum(1.0, np.ceil(footprint / np.maximum(pe.buffer_bytes, 1.0)))
 
 
 def pim_gemv_phase(step: Step, tensor_bytes_layer: Num, macs_layer: Num, passes: Num = 1.0) -> KernelCost:
@@ -81,7 +81,7 @@ def softmax_and_movement(
     layers = step.model.n_layers
     score_bytes = scores_layer * FP16_BYTES
     vector_bytes = step.q_heads_total * step.model.head_dim * FP16_BYTES
-    dims = step.model.head_dim if output_dims_per_pe is None else output_dims_per_pe
+    dims = step.model.head_dim / pe.head_split if output_dims_per_pe is None else output_dims_per_pe
     partial_out = step.q_heads_total * dims * FP16_BYTES * token_partitions(step)
     # Each query is written into the PE buffers of every pseudo-channel holding its KV head's tokens.
     q_in = vector_bytes * np.maximum(1.0, pim.pchs / step.kv_heads_total)
@@ -90,7 +90,7 @@ def softmax_and_movement(
     if pim.softmax_on == "buffer_die":
         moved = moved + 2 * score_bytes
         buf = pim.pes["buffer_die"]
-        ops = scores_layer * SOFTMAX_OPS_PER_SCORE
+        ops = scores_layer * pim.softmax_ops_per_score
         busy = dram.compute_s(pim, buf, ops / step.pes(buf)) * dram.refresh_factor(pim)
         kernels["attn_softmax"] = KernelCost(
             seconds=layers * busy,

@@ -66,21 +66,22 @@ def test_offload_reads_the_whole_kv_over_pcie_each_step():
     assert 0.90 <= share <= 0.985  # AQPIM: host traffic is 90-98.5 % of decode latency
 
 
-def test_gqa_queries_that_overflow_the_pe_buffer_stream_k_twice():
+def test_gqa_queries_fit_a_split_head_and_overflow_a_whole_one():
     # Mistral-7B at 32K on 8 stacks: K per layer = 8 heads x 32768 x 128 x 2 B = 64 MiB over 8192 banks
-    # = 8 rows a bank. The 4 queries of a KV head take 4 x 256 B = 1 KiB, the bank PE's buffer 512 B:
-    # two passes, 16 row cycles. The PE's 4 x 4096 MACs (1.54 us) hide under the 2.93 us of rows.
+    # = 8 rows a bank. The head dim is split over 4 banks, so a bank keeps 4 queries x 32 dims x 2 B
+    # = 256 B in its 512 B buffer: one pass, and the PE's 4 x 4096 MACs (1.54 us) outlast the rows.
     c = hw.evaluate(*hw.build(*point(algo="fp16")))
     k = c.kernels["attn_score"]
-    stream_s = 2 * 8 * 238 * TCK
+    stream_s = 8 * 238 * TCK
     compute_s = 4 * 4096 / 16 / 666e6
-    assert stream_s > compute_s
-    assert k.seconds == pytest.approx(32 * stream_s * REFRESH, rel=1e-12)
-    assert k.bound == "internal_bw"
-    big_buffer = hw.evaluate(*hw.build(*point(algo="fp16", hw__pim__pe__bank__buffer_bytes=1024)))
-    k = big_buffer.kernels["attn_score"]
+    assert compute_s > stream_s
     assert k.seconds == pytest.approx(32 * compute_s * REFRESH, rel=1e-12)
     assert k.bound == "compute"
+    # Whole heads in a bank: 4 x 256 B overflow the buffer, K streams twice (2.93 us > 1.54 us).
+    whole = hw.evaluate(*hw.build(*point(algo="fp16", hw__pim__pe__bank__head_split=1)))
+    k = whole.kernels["attn_score"]
+    assert k.seconds == pytest.approx(32 * 2 * stream_s * REFRESH, rel=1e-12)
+    assert k.bound == "internal_bw"
 
 
 def test_pq_lookups_cost_one_command_each_in_the_open_row():
