@@ -12,6 +12,7 @@ Per layer and decode step:
 - the m partial scores of every token go to the buffer die to be summed, then softmax;
 - value_accumulate: probabilities come back, each PE adds p into a K-bin histogram of its V codes
   (read-modify-write in an open row), then multiplies the histogram by its V codebook (K s MACs);
+  or, with `pq_value: reconstruct`, fetches each code's centroid and accumulates p x centroid;
 - encode: the new K and V token is assigned to the nearest centroid (K s MACs and K compares in
   every subspace PE);
 - amortised: prefill k-means (hidden under the GPU's prefill when shorter) and codebook refresh.
@@ -72,9 +73,8 @@ def _lookup(
     mode_s, mode_acts = dram.lookup_s(pim, pe, lookups * rmw, table_rows, switches, mode=pim.pq_lookup)
     if pim.pq_lookup == "per_lookup_activation":
         return mode_s, mode_acts, BOUND["activation"]
-    fits = table_fits_buffer(
-        step, kv, tables, entry_bytes
-    )  # a table too big for the buffer falls back to the open row
+    # A table too big for the buffer falls back to the open row.
+    fits = table_fits_buffer(step, kv, tables, entry_bytes)
     return (
         np.where(fits, mode_s, row_s),
         np.where(fits, mode_acts, row_acts),

@@ -1,4 +1,4 @@
-"""`python -m dse.eval` reports the proxy's numbers for an algorithm point."""
+"""`python -m dse.eval` reports the proxy's numbers for an algorithm point (and fills the shared cache)."""
 
 import json
 import os
@@ -22,6 +22,7 @@ def test_dse_eval_reports_the_proxy_score(tiny_proxy: dict, algo_cfg) -> None:
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     reported = json.loads(run.stdout)["accuracy"]
-    expected = models.score(algo_cfg("uniform", bits=3), tiny_proxy).to_dict()
-    assert reported == expected
+    expected = models.score(algo_cfg("uniform", bits=3), tiny_proxy)
+    assert expected.cached  # the subprocess's result was reused across processes
+    assert reported == expected.to_dict()
     assert reported["name"] == "attn_snr_db" and 10 < reported["value"] < 60
