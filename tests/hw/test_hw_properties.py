@@ -1,5 +1,7 @@
 """Invariants over random design points (hypothesis)."""
 
+import json
+
 import numpy as np
 import pytest
 from hwpoints import point
@@ -93,3 +95,30 @@ def test_max_context_always_fits(algo, stacks, batch):
     assert cost(
         algo=algo, hw__pim__stacks=stacks, workload__batch=batch, workload__context_tokens=max(top, 1)
     ).fits
+
+
+ALL_PRESETS = st.sampled_from(
+    [
+        "aqpim_hbm3",
+        "attacc_hbm3_bank",
+        "attacc_hbm3_bankgroup",
+        "attacc_hbm3_bufferdie",
+        "starc_hbm_pim",
+        "gpu_offload_pcie",
+        "hbm2_pim_aquabolt",
+        "gddr6_aim",
+        "upmem_dimm",
+        "pimllm_edge",
+    ]
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(preset=ALL_PRESETS, algo=FORMATS, ctx=st.integers(1, 300), batch=st.integers(1, 3))
+def test_tiny_contexts_give_finite_non_negative_costs(preset, algo, ctx, batch):
+    """Contexts shorter than the sinks, window, buffer or a cluster must not divide by zero."""
+    c = cost(hw=preset, algo=algo, workload__context_tokens=ctx, workload__batch=batch)
+    d = c.to_dict()
+    assert json.dumps(d, allow_nan=False)
+    assert d["latency_s"] > 0
+    assert all(k["seconds"] >= 0 and k["energy_j"] >= 0 for k in d["kernels"].values())
