@@ -43,7 +43,10 @@ def kv_capacity_bytes(step: Step) -> Num:
 
 
 def gpu_prefill_s(step: Step) -> Num:
-    """GPU time of the prefill that PIM clustering can hide behind (compute roofline)."""
+    """GPU time of the prefill that PIM clustering can hide behind (compute roofline); 0 when the
+    system does not let the PIM cluster during the prefill (`mapping.prefill_overlap: false`)."""
+    if not step.system.mapping.prefill_overlap:
+        return 0.0
     m, gpu = step.model, step.system.gpu
     per_layer = m.qkv_params_per_layer + m.o_params_per_layer + m.ffn_params_per_layer
     flops = 2 * m.n_layers * per_layer * step.batch * step.context

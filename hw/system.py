@@ -201,6 +201,7 @@ class OpMapping:
     devices: dict[str, str]
     overlap: bool
     kv_home: str
+    prefill_overlap: bool  # PIM clustering may run under the GPU's prefill (only the excess shows)
 
 
 @dataclass(frozen=True)
@@ -445,7 +446,7 @@ def build_system(cfg: Mapping[str, Any]) -> System:
         if dev == "xbar" and (xbar is None or op == "attention"):
             raise SpecError(f"hw.mapping.{op}", dev, "needs hw.xbar, and only weight operators run there")
         devices[op] = dev
-    unknown = sorted(set(map_cfg) - set(OPERATORS) - {"overlap", "kv_home"})
+    unknown = sorted(set(map_cfg) - set(OPERATORS) - {"overlap", "kv_home", "prefill_overlap"})
     if unknown:
         raise SpecError(
             f"hw.mapping.{unknown[0]}", map_cfg[unknown[0]], f"operators are {', '.join(OPERATORS)}"
@@ -469,6 +470,9 @@ def build_system(cfg: Mapping[str, Any]) -> System:
         pim=pim,
         xbar=xbar,
         mapping=OpMapping(
-            devices=devices, overlap=flag(map_cfg, "overlap", "hw.mapping", default=False), kv_home=kv_home
+            devices=devices,
+            overlap=flag(map_cfg, "overlap", "hw.mapping", default=False),
+            kv_home=kv_home,
+            prefill_overlap=flag(map_cfg, "prefill_overlap", "hw.mapping", default=True),
         ),
     )

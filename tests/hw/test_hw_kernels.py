@@ -140,3 +140,15 @@ def test_nothing_spills_when_the_kv_fits(algo):
             0.0,
             "none",
         )
+
+
+def test_prefill_kmeans_is_hidden_under_the_gpu_prefill_unless_the_system_forbids_it():
+    hidden = hw.evaluate(*hw.build(*point(algo="pq"))).kernels["pq_prefill_kmeans"]
+    exposed = hw.evaluate(*hw.build(*point(algo="pq", hw__mapping__prefill_overlap=False))).kernels[
+        "pq_prefill_kmeans"
+    ]
+    assert (hidden.seconds, hidden.bound) == (0.0, "hidden")
+    assert exposed.seconds > 0
+    assert exposed.bound == "compute"
+    # Same work either way: the energy is amortised over the 1024 decode steps regardless.
+    assert exposed.energy_j == pytest.approx(hidden.energy_j, rel=1e-12)
