@@ -9,7 +9,8 @@ Per layer and decode step:
   writes the K FP16 entries into a DRAM row (or keeps them in its buffer, `pq_lookup: pe_buffer`);
 - score_lookup: the PE streams its codes in chunks that fit half its buffer and, per code and query
   head, reads IP[code] from the open table row ("intra-row indirection"); row switches per chunk;
-- the m partial scores of every token go to the buffer die to be summed, then softmax;
+- the m partial scores of every token (m / head_split after the bank-group adder tree) go to the
+  buffer die to be summed, then softmax;
 - value_accumulate: probabilities come back, each PE adds p into a K-bin histogram of its V codes
   (read-modify-write in an open row), then multiplies the histogram by its V codebook (K s MACs);
   or, with `pq_value: reconstruct`, fetches each code's centroid and accumulates p x centroid;
@@ -173,8 +174,11 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
 
 
 def partial_score_bytes(step: Step, kv: PqKv, tokens: Num) -> Num:
-    """Bank -> buffer bytes per layer: one FP16 partial score per token, query head and subspace."""
-    return step.q_heads_total * tokens * subspaces(step, kv) * FP16_BYTES
+    """Bank -> buffer bytes per layer: FP16 partial scores per token and query head, one per
+    subspace after the adder tree that sums the `head_split` banks of a group (AttAcc!'s bank-group
+    adder tree, which the same PEs already have for split dot products)."""
+    partials = np.maximum(1.0, subspaces(step, kv) / step.attention_pe.head_split)
+    return step.q_heads_total * tokens * partials * FP16_BYTES
 
 
 def encode(step: Step, kv: PqKv) -> KernelCost:
