@@ -204,8 +204,69 @@ def aqpim_vs_attacc() -> None:
     print()
 
 
+def attacc_trace_cycles(tokens: int, head_dim: int, n_ccdab: int, move: int) -> dict[str, float]:
+    """Cycles of one head on one channel from the AttAcc! bank-level trace generator's command
+    counts (4 banks a bank group share a head vector, 16 token groups a channel, 16 FP16 a column)
+    and its command table (MAC_AB: nCCDAB; WR_GB / MV_SB / MV_GB: 4 tCK; SFM: L/16 tCK), plus the
+    row activate/precharge (tRCD + tRTP + tRP = 46 cycles) the controller adds per 1 KiB row."""
+    cols_per_token = head_dim // 4 // 16
+    mac = 2 * (tokens // 16) * cols_per_token * n_ccdab
+    rows = 2 * (tokens * head_dim * 2 // 64) // 1024
+    moves = (4 * cols_per_token + 8 * tokens // 256 + 8 * tokens // 256 + 8 * cols_per_token) * move
+    return {"gemv": mac + rows * (19 + 8 + 19), "movement": moves, "softmax": tokens / 16}
+
+
+def attacc_one_head() -> None:
+    print("## One head on one channel against the AttAcc! trace generator's command arithmetic")
+    print("| tokens | phase | trace arithmetic cycles | model cycles | model / trace |")
+    print("|---|---|---|---|---|")
+    refresh = 1 / (1 - 455 / 5070)
+    for tokens in (1024, 4096, 16384):
+        c = point(
+            "attacc_hbm3_bank",
+            "fp16",
+            "llama2_7b",
+            **{
+                "hw.pim.stacks": 1,
+                "hw.pim.channels_per_stack": 1,
+                "hw.mapping": {
+                    "qkv_proj": "none",
+                    "attention": "pim",
+                    "o_proj": "none",
+                    "ffn": "none",
+                    "lm_head": "none",
+                    "overlap": False,
+                    "kv_home": "pim",
+                },
+                "model.n_layers": 1,
+                "model.n_q_heads": 1,
+                "model.n_kv_heads": 1,
+                "workload.context_tokens": tokens,
+            },
+        )
+        tck = 0.769e-9
+        model = {
+            "gemv": (c.kernels["attn_score"].seconds + c.kernels["attn_value"].seconds) / tck,
+            "movement": c.kernels["pim_data_movement"].seconds / tck,
+            "softmax": c.kernels["attn_softmax"].seconds / tck,
+        }
+        trace = {k: v * refresh for k, v in attacc_trace_cycles(tokens, 128, 6, 4).items()}
+        for phase in ("gemv", "movement", "softmax"):
+            row(
+                tokens,
+                phase,
+                f"{trace[phase]:.0f}",
+                f"{model[phase]:.0f}",
+                f"{model[phase] / trace[phase]:.2f}",
+            )
+        total_t, total_m = sum(trace.values()), sum(model.values())
+        row(tokens, "**total**", f"{total_t:.0f}", f"{total_m:.0f}", f"{total_m / total_t:.2f}")
+    print()
+
+
 def main() -> None:
     internal_bandwidth()
+    attacc_one_head()
     energy_paths()
     aquabolt()
     offload_share()
