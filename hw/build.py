@@ -7,7 +7,8 @@ from typing import Any
 
 from hw.kv_format import KvFormat, build_kv_format
 from hw.model_shape import build_model
-from hw.system import System, build_system
+from hw.system import System
+from hw.system_build import build_system
 from hw.workload import Workload, build_workload
 
 
