@@ -87,3 +87,27 @@ def test_to_dict_is_json_ready_for_a_scalar_point():
     assert d["breakdown"] == {k: v["seconds"] for k, v in d["kernels"].items()}
     assert d["latency_s"] == pytest.approx(sum(d["breakdown"].values()))
     assert "pq_score_lookup" in text
+
+
+@pytest.mark.parametrize(
+    "preset",
+    [
+        "aqpim_hbm3",
+        "attacc_hbm3_bank",
+        "attacc_hbm3_bankgroup",
+        "attacc_hbm3_bufferdie",
+        "gpu_offload_pcie",
+        "hbm2_pim_aquabolt",
+        "gddr6_aim",
+        "upmem_dimm",
+        "starc_hbm_pim",
+        "pimllm_edge",
+    ],
+)
+@pytest.mark.parametrize("algo", ALGOS)
+def test_latency_and_footprint_never_fall_as_the_context_grows(preset, algo):
+    ctx = np.arange(1, 70000, 37)
+    c = hw.evaluate(*hw.build(*point(hw=preset, algo=algo, workload__context_tokens=ctx)))
+    assert np.all(np.diff(c.latency_s) >= 0)
+    assert np.all(np.diff(c.kv_bytes) >= 0)
+    assert c.latency_s[-1] > c.latency_s[0]
