@@ -15,14 +15,17 @@ from typing import Any
 
 from filelock import FileLock
 
+from .channel_sort import VERSION as SORT_VERSION
 from .result import Accuracy
-from .spec import AlgoSpec, ProxySpec
+from .spec import AlgoSpec, PQSpec, ProxySpec
 
 CACHE_VERSION = 1  # bump when the numbers a key produces change
 
 
 def result_key(algo: AlgoSpec, proxy: ProxySpec) -> str:
-    blob = {"algo": asdict(algo), "proxy": proxy.key_dict(), "v": CACHE_VERSION}
+    blob: dict[str, Any] = {"algo": asdict(algo), "proxy": proxy.key_dict(), "v": CACHE_VERSION}
+    if isinstance(algo, PQSpec) and algo.channel_sort:
+        blob["channel_sort"] = SORT_VERSION  # only sorted points change when the sort does
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=list).encode()).hexdigest()[:32]
 
 

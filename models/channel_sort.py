@@ -1,11 +1,14 @@
 """Channel sorting for PQ: a fixed head-dim permutation per (layer, KV head, tensor), from calibration data.
 
-The permutation decides which channels share a subvector (and so a codebook). It is chosen per head
-on the calibration split only: a few candidate orders are each PQ-quantized with a small codebook and
-the one with the lowest error wins. For keys the error of channel i is weighted by E[q_i^2] over
-calibration queries, because a key error e changes the attention score by q.e; for values the plain
-squared error counts. The identity order is a candidate, so sorting never loses on calibration data.
-Any permutation can be folded offline into W_k / W_q (keys) or W_v / W_o (values).
+The permutation decides which channels share a subvector (and so a codebook). It is chosen per head on
+the calibration split only: a few candidate orders are each PQ-quantized with a small codebook and the
+one with the lowest error wins. The strongest candidate comes from a local search: at high rate the
+k-means error of a subspace grows like det(Sigma_sub)^(1/s) (Sigma_sub: the covariance of its
+channels), so channels are swapped between subvectors while that sum falls. For keys the error of
+channel i is weighted by E[q_i^2] over calibration queries, because a key error e changes the attention
+score by q.e; for values the plain squared error counts. The identity order is a candidate, so sorting
+never loses on calibration data. Any permutation can be folded offline into W_k / W_q (keys) or
+W_v / W_o (values).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import torch
 from .kmeans import KMeansConfig, assign, kmeans
 from .pq import decode, from_subspaces, to_subspaces
 
+VERSION = 2  # bump when the chosen permutations change (keys cached results and permutation files)
 CALIB_CENTROIDS = 32  # codebook size used to compare candidate orders (the ranking barely depends on it)
 CALIB_ITERS = 4
 
@@ -66,12 +70,53 @@ def _correlation_greedy(x: torch.Tensor, s: int) -> torch.Tensor:
     return perm
 
 
-def candidate_orders(x: torch.Tensor, s: int) -> list[torch.Tensor]:
+def _block_cost(cov: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """det(cov restricted to each group)^(1/s): cov [B, d, d], groups [B, G, s] -> [B, G]."""
+    b = torch.arange(cov.shape[0])[:, None, None, None]
+    blk = cov[b, groups[..., :, None], groups[..., None, :]]
+    return torch.linalg.det(blk).clamp_min(1e-30).pow(1.0 / groups.shape[-1])
+
+
+def _det_search(x: torch.Tensor, s: int, channel_weight: torch.Tensor, max_swaps: int) -> torch.Tensor:
+    """Best-improvement channel swaps between subvectors minimising sum_j det(Sigma_j)^(1/s) of the
+    weighted channels, all heads at once. x [B, N, d], channel_weight [B, d] -> permutation [B, d]."""
+    b, _, d = x.shape
+    xw = x * channel_weight.sqrt()[:, None, :]
+    xc = xw - xw.mean(1, keepdim=True)
+    cov = xc.transpose(1, 2) @ xc / x.shape[1]
+    perm = torch.arange(d).repeat(b, 1)
+    ia, ib = torch.triu_indices(d, d, 1)
+    other = ia // s != ib // s  # only swaps across subvectors change anything
+    ia, ib = ia[other], ib[other]
+    ga, gb = ia // s, ib // s
+    rows = torch.arange(b)[:, None]
+    for _ in range(max_swaps):
+        groups = perm.view(b, d // s, s)
+        cost = _block_cost(cov, groups)  # [B, G]
+        swapped = perm[:, None, :].repeat(1, ia.numel(), 1)  # [B, S, d]: each candidate swap applied
+        idx = torch.arange(ia.numel())
+        swapped[:, idx, ia], swapped[:, idx, ib] = perm[:, ib], perm[:, ia]
+        grp = swapped.view(b, -1, d // s, s)
+        new_a = _block_cost(cov, grp[:, idx, ga])
+        new_b = _block_cost(cov, grp[:, idx, gb])
+        delta = new_a + new_b - cost[:, ga] - cost[:, gb]  # [B, S]
+        best = delta.argmin(-1)
+        gain = delta[rows[:, 0], best] < -1e-6 * cost.sum(-1)
+        if not gain.any():
+            break
+        perm = torch.where(gain[:, None], swapped[rows[:, 0], best], perm)
+    return perm
+
+
+def candidate_orders(x: torch.Tensor, s: int, channel_weight: torch.Tensor) -> list[torch.Tensor]:
     """Candidate permutations [B, d] for calibration vectors x [B, N, d]."""
     b, _, d = x.shape
     var = x.var(1)
-    return [torch.arange(d).expand(b, d), paired_layout(d).expand(b, d), _variance_sorted(var),
-            _variance_balanced(var, s), _correlation_greedy(x, s)]
+    cands = [torch.arange(d).expand(b, d), paired_layout(d).expand(b, d), _variance_sorted(var),
+             _variance_balanced(var, s), _correlation_greedy(x, s)]
+    if 1 < s < d:
+        cands.append(_det_search(x, s, channel_weight, max_swaps=2 * d))
+    return cands
 
 
 def pq_error(x: torch.Tensor, perm: torch.Tensor, s: int, channel_weight: torch.Tensor, seed: int
@@ -92,7 +137,7 @@ def calibrated_sort(x: torch.Tensor, s: int, channel_weight: torch.Tensor | None
     (None: uniform) -> [B, d]."""
     b, _, d = x.shape
     w = torch.ones(b, d) if channel_weight is None else channel_weight
-    cands = candidate_orders(x, s)
+    cands = candidate_orders(x, s, w)
     errs = torch.stack([pq_error(x, p, s, w, seed) for p in cands])  # [C, B]
     best = errs.argmin(0)
     return torch.stack(cands)[best, torch.arange(b)]

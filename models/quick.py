@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from .attention import compressed_attention, fidelity_metrics, reference_attention
 from .capture import CaptureKey, load_capture
+from .channel_sort import VERSION as SORT_VERSION
 from .channel_sort import calibrated_sort
 from .compress import CompressContext, compress
 from .spec import AlgoSpec, PQSpec, ProxySpec
@@ -32,7 +33,7 @@ class QuickResult:
 def channel_perms(spec: ProxySpec, layers: tuple[int, ...], s: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Calibrated channel orders for K and V, [Y, G, d] each, from the calibration split only."""
     key = CaptureKey("calib", layers)
-    memo = f"perm-{key.digest(spec)}-s{s}-seed{spec.seed}"
+    memo = f"perm-{key.digest(spec)}-s{s}-seed{spec.seed}-v{SORT_VERSION}"
     path = Path(spec.cache_dir) / "activations" / f"{memo}.safetensors"
     if memo not in _PERMS and path.exists():
         saved = load_file(str(path))
