@@ -82,3 +82,17 @@ def test_attention_through_ip_tables_equals_reconstructed_keys() -> None:
     scores = ip_table_scores(q, codebook, codes)
     assert torch.allclose(scores, q @ keys.T, atol=1e-5)
     assert torch.allclose(torch.softmax(scores, -1), torch.softmax(q @ keys.T, -1), atol=1e-6)
+
+
+def test_channel_sort_groups_correlated_channels_and_never_loses_on_calibration() -> None:
+    from models.channel_sort import calibrated_sort, pq_error
+
+    gen = torch.Generator().manual_seed(6)
+    base = torch.randn(2, 600, 4, generator=gen) * torch.tensor([4.0, 2.0, 1.0, 0.5])
+    x = torch.cat([base, base + 0.05 * torch.randn(2, 600, 4, generator=gen)], dim=-1)  # i ~ i + 4
+    perm = calibrated_sort(x, 2)
+    pairs = {frozenset(p) for p in perm.view(2, 4, 2).tolist()[0]}
+    assert pairs == {frozenset((i, i + 4)) for i in range(4)}
+    w = torch.ones(2, 8)
+    ident = torch.arange(8).expand(2, 8)
+    assert (pq_error(x, perm, 2, w, 0) <= pq_error(x, ident, 2, w, 0)).all()
