@@ -13,7 +13,8 @@ Per layer and decode step:
   buffer die to be summed, then softmax;
 - value_accumulate: probabilities come back, each PE adds p into a K-bin histogram of its V codes
   (read-modify-write in an open row), then multiplies the histogram by its V codebook (K s MACs);
-  or, with `pq_value: reconstruct`, fetches each code's centroid and accumulates p x centroid;
+  or, with `pq_value: reconstruct`, fetches each code's centroid once for all query heads of the
+  KV head and accumulates p x centroid;
 - encode: the new K and V token is assigned to the nearest centroid (K s MACs and K compares in
   every subspace PE);
 - amortised: prefill k-means (hidden under the GPU's prefill when shorter) and codebook refresh.
@@ -136,9 +137,11 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     """p.V on the V codes, by `pq_value`.
 
     histogram: add p into the K-bin histogram of each code (a read-modify-write in the open
-    histogram row: two column commands), then multiply the histogram by the codebook (K s MACs a
-    query head). reconstruct: fetch each code's centroid (s FP16) from the codebook rows, which
-    span ceil(K s 2 / row) rows, and accumulate p x centroid (s MACs).
+    histogram row: two column commands), one histogram per query head (p differs per query head),
+    then multiply the histogram by the codebook (K s MACs a query head). reconstruct: fetch each
+    code's centroid (s FP16, ceil(2 s / column) columns) from the codebook rows, which span
+    ceil(K s 2 / row) rows, once for all the query heads of its KV head, and accumulate
+    p x centroid (s MACs a query head).
     """
     pim, pe = step.pim, step.attention_pe
     n = step.pes(pe)
@@ -152,12 +155,16 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
         macs = updates + u * step.model.gqa_group * kv.n_centroids * kv.subvector_dim
         commands = updates * RMW_COMMANDS
     else:
+        # The codebook is per KV head, so one centroid fetch serves every query head sharing it;
+        # each query head then does s MACs with its own probability.
         centroid_bytes = kv.subvector_dim * FP16_BYTES
+        fetches = step.kv_heads_total * tokens * m / n
+        cols_per_centroid = np.ceil(centroid_bytes / pim.column_bytes)
         look_s, acts, look_bound = _lookup(
-            step, kv, updates, code_bytes / n, 1.0, entry_bytes=centroid_bytes, tables=1.0
+            step, kv, fetches, code_bytes / n, cols_per_centroid, entry_bytes=centroid_bytes, tables=1.0
         )
         macs = updates * kv.subvector_dim
-        commands = updates
+        commands = fetches * cols_per_centroid
     mac_s = dram.compute_s(pim, pe, macs)
     seconds = st.seconds + np.maximum(look_s, mac_s)
     energy = read_j(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks)

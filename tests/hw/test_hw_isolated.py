@@ -105,14 +105,34 @@ def test_cluster_sparse_reads_whole_row_aligned_clusters_up_to_the_budget():
     assert dense_s / 32 < c.kernels["cs_cluster_reads"].seconds < dense_s / 10
 
 
-def test_pq_value_by_reconstruction_misses_rows_the_histogram_does_not():
+def test_pq_value_by_reconstruction_fetches_each_centroid_once_for_all_query_heads():
     hist = hw.evaluate(*hw.build(*point(algo="pq"))).kernels["pq_value_accumulate"]
     rec = hw.evaluate(*hw.build(*point(algo="pq", hw__pim__pq_value="reconstruct"))).kernels[
         "pq_value_accumulate"
     ]
-    # A 512 x 4 FP16 codebook spans 4 rows: 3 of 4 centroid fetches open another row.
-    assert rec.seconds > hist.seconds
-    assert rec.bound == "command"
+    # Mistral-7B, 32K tokens (40 in FP16), 8 stacks = 8192 bank PEs; per PE and layer:
+    # codes 8 KV heads x 32728 x 32 x 9 bit / 8192 = 1150.6 B (2 rows, 36 columns: 308 cycles);
+    # 4 x 1022.75 = 4091 (query head, code) pairs; code chunks of 256 B: 5.
+    codes = 2 * 27 + 36 * 6 + 2 * 19
+    # histogram: 2 commands (read, write) per pair; each chunk revisits the code row and 4 histograms.
+    hist_cycles = 4091 * 2 * 6 + 5 * (1 + 4) * 38
+    assert hist.seconds == pytest.approx(32 * (codes + hist_cycles) * TCK * REFRESH, rel=1e-12)
+    # reconstruct: one fetch per code shared by the 4 query heads, but the 512 x 4 FP16 codebook
+    # spans 4 rows, so 3 of 4 fetches open another row (tRP + tRCD = 38 cycles).
+    fetches = 1022.75
+    rec_cycles = fetches * 6 + (fetches * 3 / 4 + 5 * 2) * 38
+    assert rec.seconds == pytest.approx(32 * (codes + rec_cycles) * TCK * REFRESH, rel=1e-12)
+    assert rec.bound == hist.bound == "command"
+
+
+def test_pq_score_lookups_are_one_command_per_code_and_query_head():
+    k = hw.evaluate(*hw.build(*point(algo="pq"))).kernels["pq_score_lookup"]
+    # As above: 4091 lookups a PE in 4 one-row tables (512 x 2 B = 1 KiB), 5 chunks of codes each
+    # switching to the code row and the 4 table rows; the 16-lane adds (0.38 us) hide under them.
+    codes = 2 * 27 + 36 * 6 + 2 * 19
+    lookups = 4091 * 6 + 5 * (1 + 4) * 38
+    assert k.seconds == pytest.approx(32 * (codes + lookups) * TCK * REFRESH, rel=1e-12)
+    assert k.bound == "command"
 
 
 def test_pe_buffer_tables_skip_the_row_and_fall_back_when_too_big():
