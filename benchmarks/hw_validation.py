@@ -173,7 +173,10 @@ def starc() -> None:
 def aqpim_vs_attacc() -> None:
     print("## AQPIM against AttAcc! (AQPIM: 3.4x faster decode, from the smaller KV cache)")
     print("Where AttAcc!'s FP16 KV fits its PIM memory:")
-    print("| model | context | batch | AttAcc! FP16 ms | AQPIM PQ ms (histogram) | speed-up | PQ ms (reconstruct) | speed-up |")
+    print(
+        "| model | context | batch | AttAcc! FP16 ms | AQPIM PQ ms (histogram) | speed-up"
+        " | PQ ms (reconstruct) | speed-up |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for model, ctx, batch in [("mistral_7b", 32768, 1), ("mistral_7b", 32768, 16), ("llama32_3b", 131072, 8)]:
         over = {"workload.context_tokens": ctx, "workload.batch": batch, "hw.pim.stacks": 8}
@@ -192,9 +195,10 @@ def aqpim_vs_attacc() -> None:
         )
     print()
     print("Across AttAcc!'s capacity wall (32K tokens, 8 stacks = 128 GiB; the excess KV read over PCIe5):")
-    print("| model | batch | AttAcc! spilled GiB | AttAcc! host share | AttAcc! ms | AQPIM PQ ms | speed-up |")
+    print("| model | batch | AttAcc! spilled GiB | host share | AttAcc! ms | AQPIM PQ ms | speed-up |")
     print("|---|---|---|---|---|---|---|")
-    for model, batches in [("mistral_7b", (32, 33, 35, 38, 40, 44, 48, 64)), ("llama32_3b", (36, 40, 44, 48, 64))]:
+    sweep = [("mistral_7b", (32, 33, 35, 38, 40, 44, 48, 64)), ("llama32_3b", (36, 40, 44, 48, 64))]
+    for model, batches in sweep:
         for batch in batches:
             over = {"workload.context_tokens": 32768, "workload.batch": batch, "hw.pim.stacks": 8}
             a = point("attacc_hbm3_bank", "fp16", model, **over)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from hw.energy import COMPONENTS
 from hw.fields import Num
 from hw.roofline import KernelCost
 
@@ -21,7 +22,7 @@ class Cost:
     does not fit and is read from host memory instead; max_context_tokens: the largest context
     that fits; kernels: per-kernel cost with its bound and device; pim_capacity_bytes: PIM memory
     left after the PE logic's area cost (area model; 0 without PIM); pe_area_mm2: PE logic area on
-    the DRAM core dies, all stacks.
+    the DRAM core dies, all stacks; static_energy_j: the static-power part of energy_j (J).
     """
 
     latency_s: Num
@@ -34,6 +35,7 @@ class Cost:
     kernels: dict[str, KernelCost]
     pim_capacity_bytes: Num
     pe_area_mm2: Num
+    static_energy_j: Num = 0.0
 
     @property
     def power_w(self) -> Num:
@@ -47,6 +49,18 @@ class Cost:
         for k in self.kernels.values():
             out[k.device] = out.get(k.device, 0.0) + k.energy_j
         return out
+
+    @property
+    def energy_by_component(self) -> dict[str, Num]:
+        """energy_j split by component (J per step): every key of hw.energy.COMPONENTS, zero where
+        unused, plus a device name for kernels whose energy is not split; the values sum to energy_j."""
+        out: dict[str, Num] = dict.fromkeys(COMPONENTS, 0.0)
+        for k in self.kernels.values():
+            for name, joules in k.energy_components.items():
+                out[name] = out.get(name, 0.0) + joules
+        out["static"] = out["static"] + self.static_energy_j
+        shape = np.shape(self.latency_s)
+        return {name: np.broadcast_to(j, shape) if shape else float(j) for name, j in out.items()}
 
     @property
     def breakdown(self) -> dict[str, Num]:
@@ -69,6 +83,7 @@ class Cost:
             "pim_capacity_bytes": float(self.pim_capacity_bytes),
             "pe_area_mm2": float(self.pe_area_mm2),
             "energy_by_device": {k: float(v) for k, v in self.energy_by_device.items()},
+            "energy_by_component": self.energy_by_component,
             "breakdown": {k: float(v.seconds) for k, v in self.kernels.items()},
             "kernels": {
                 k: {

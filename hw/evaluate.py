@@ -140,7 +140,8 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     static_w = system.gpu.static_power_w
     if system.pim is not None:
         static_w = static_w + system.pim.energy.static_power_w_per_stack * system.pim.stacks
-    energy = sum((k.energy_j for k in kernels.values()), start=0.0 * latency) + static_w * latency
+    static_j = static_w * latency
+    energy = sum((k.energy_j for k in kernels.values()), start=0.0 * latency) + static_j
     cost = Cost(
         latency_s=latency,
         energy_j=energy,
@@ -152,6 +153,7 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
         kernels=kernels,
         pim_capacity_bytes=0.0 if system.pim is None else system.pim.capacity_bytes,
         pe_area_mm2=0.0 if system.pim is None else system.pim.stacks * system.pim.pe_area_mm2_per_stack,
+        static_energy_j=static_j,
     )
     return broadcast_cost(cost)
 
@@ -188,12 +190,14 @@ def broadcast_cost(cost: Cost) -> Cost:
         max_context_tokens=fit(cost.max_context_tokens),
         pim_capacity_bytes=fit(cost.pim_capacity_bytes),
         pe_area_mm2=fit(cost.pe_area_mm2),
+        static_energy_j=fit(cost.static_energy_j),
         kernels={
             name: KernelCost(
                 seconds=fit(k.seconds),
                 energy_j=fit(k.energy_j),
                 bound_code=fit_bound(k.bound_code),
                 device=k.device,
+                energy_parts=k.energy_parts,
             )
             for name, k in cost.kernels.items()
         },

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from hw.energy import Parts, total_j
 from hw.fields import Num
 
 BOUNDS = ("compute", "internal_bw", "activation", "command", "link", "memory_bw", "hidden", "none")
@@ -20,13 +22,26 @@ class KernelCost:
 
     seconds: time it adds on its device (s); energy_j: dynamic energy (J); bound_code: index into
     BOUNDS of the limit that set the time (read it as `bound`); device: "gpu", "pim", "xbar" or
-    "link". Arrays when the inputs are grids.
+    "link"; energy_parts: energy_j split by component (J, keys from hw.energy.COMPONENTS), None
+    when it is not split (then all of it is reported under the device's name). Arrays when the
+    inputs are grids. Build split kernels with `KernelCost.of`, which keeps energy_j their sum.
     """
 
     seconds: Num
     energy_j: Num
     bound_code: int | np.ndarray
     device: str
+    energy_parts: Mapping[str, Num] | None = None
+
+    @classmethod
+    def of(cls, seconds: Num, parts: Parts, bound_code: int | np.ndarray, device: str) -> KernelCost:
+        """A kernel whose energy is given by component; energy_j is their sum."""
+        return cls(seconds, total_j(parts), bound_code, device, parts)
+
+    @property
+    def energy_components(self) -> Mapping[str, Num]:
+        """Energy by component (J); an unsplit kernel's energy sits under its device's name."""
+        return self.energy_parts if self.energy_parts is not None else {self.device: self.energy_j}
 
     @property
     def bound(self) -> str | np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from hw import dram
-from hw.energy import PJ, move_j, read_j
+from hw.energy import Parts, combine, move_energy, ops_energy, read_energy, scale
 from hw.fields import Num
 from hw.kernels.dense import gpu_roofline
 from hw.kernels.step import Step, per_bank
@@ -37,10 +37,12 @@ def pim_gemv_phase(step: Step, tensor_bytes_layer: Num, macs_layer: Num, passes:
     read_bytes = tensor_bytes_layer * passes
     st = dram.stream(pim, pe, per_bank(read_bytes, pim.banks))
     seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs_layer / step.pes(pe)))
-    energy = read_j(pim, pe.placement, read_bytes, st.activations_per_bank * pim.banks)
-    energy = energy + macs_layer * pe.energy_pj_per_mac * PJ
+    energy = combine(
+        read_energy(pim, pe.placement, read_bytes, st.activations_per_bank * pim.banks),
+        ops_energy(macs_layer, pe.energy_pj_per_mac),
+    )
     layers = step.model.n_layers
-    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
+    return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
 
 
 def token_partitions(step: Step) -> Num:
@@ -92,11 +94,8 @@ def softmax_and_movement(
         buf = pim.pes["buffer_die"]
         ops = scores_layer * pim.softmax_ops_per_score
         busy = dram.compute_s(pim, buf, ops / step.pes(buf)) * dram.refresh_factor(pim)
-        kernels["attn_softmax"] = KernelCost(
-            seconds=layers * busy,
-            energy_j=layers * ops * buf.energy_pj_per_mac * PJ,
-            bound_code=BOUND["compute"],
-            device="pim",
+        kernels["attn_softmax"] = KernelCost.of(
+            layers * busy, ops_energy(layers * ops, buf.energy_pj_per_mac), BOUND["compute"], "pim"
         )
     else:
         # Scores still gather at the buffer die, then cross the PIM link; probabilities come back.
@@ -105,19 +104,16 @@ def softmax_and_movement(
         flops = scores_layer * SOFTMAX_GPU_FLOPS_PER_SCORE * layers
         gpu = gpu_roofline(step, flops, 2 * score_bytes * layers)
         _, bound = limit(link=link.seconds, compute=gpu.seconds)
-        kernels["attn_softmax"] = KernelCost(
-            seconds=gpu.seconds + link.seconds,
-            energy_j=gpu.energy_j + link.energy_j,
-            bound_code=bound,
-            device="link",
+        kernels["attn_softmax"] = KernelCost.of(
+            gpu.seconds + link.seconds, combine(gpu.energy_components, link.energy_components), bound, "link"
         )
     if pe.placement == "buffer_die":
         moved = 0.0 * moved
-    kernels["pim_data_movement"] = KernelCost(
-        seconds=layers * dram.bus_s(pim, moved),
-        energy_j=layers * move_j(pim, pe.placement, moved),
-        bound_code=BOUND["internal_bw"],
-        device="pim",
+    kernels["pim_data_movement"] = KernelCost.of(
+        layers * dram.bus_s(pim, moved),
+        scale(move_energy(pim, pe.placement, moved), layers),
+        BOUND["internal_bw"],
+        "pim",
     )
     return kernels
 
@@ -141,42 +137,40 @@ def kv_append(step: Step, bytes_per_vector: Num) -> KernelCost:
     per_bank_vectors = np.ceil(vectors / pim.banks)
     st = dram.stream(pim, pe, per_bank_vectors * bytes_per_vector / pe.banks_per_pe, write=True)
     layers = step.model.n_layers
-    energy = read_j(pim, pe.placement, vectors * bytes_per_vector, vectors)
-    return KernelCost(
-        seconds=layers * st.seconds, energy_j=layers * energy, bound_code=BOUND["activation"], device="pim"
-    )
+    energy = read_energy(pim, pe.placement, vectors * bytes_per_vector, vectors)
+    return KernelCost.of(layers * st.seconds, scale(energy, layers), BOUND["activation"], "pim")
 
 
 def fp_token_attention(step: Step, tokens: Num) -> KernelCost:
     """Dense FP16 attention over the full-precision tokens (sinks, recent window) of a compressed cache."""
     phases = pim_dense_attention(step, tokens, FP16_BYTES, 1.0)
     score, value = phases["attn_score"], phases["attn_value"]
-    return KernelCost(
-        seconds=score.seconds + value.seconds,
-        energy_j=score.energy_j + value.energy_j,
-        bound_code=score.bound_code,
-        device="pim",
+    return KernelCost.of(
+        score.seconds + value.seconds,
+        combine(score.energy_components, value.energy_components),
+        score.bound_code,
+        "pim",
     )
 
 
-def pim_bulk(step: Step, data_bytes: Num, macs: Num, passes: Num = 1.0) -> tuple[Num, Num]:
-    """Seconds and energy of `passes` sweeps over `data_bytes` spread over all banks, with `macs`
-    MACs spread over all attention PEs (k-means style bulk work)."""
+def pim_bulk(step: Step, data_bytes: Num, macs: Num, passes: Num = 1.0) -> tuple[Num, Parts]:
+    """Seconds and energy parts of `passes` sweeps over `data_bytes` spread over all banks, with
+    `macs` MACs spread over all attention PEs (k-means style bulk work)."""
     pim, pe = step.pim, step.attention_pe
     st = dram.stream(pim, pe, per_bank(data_bytes, pim.banks))
     busy = dram.compute_s(pim, pe, macs / step.pes(pe)) * dram.refresh_factor(pim)
     seconds = np.maximum(passes * st.seconds, busy)
-    energy = passes * read_j(pim, pe.placement, data_bytes, st.activations_per_bank * pim.banks)
-    return seconds, energy + macs * pe.energy_pj_per_mac * PJ
+    energy = scale(read_energy(pim, pe.placement, data_bytes, st.activations_per_bank * pim.banks), passes)
+    return seconds, combine(energy, ops_energy(macs, pe.energy_pj_per_mac))
 
 
-def amortised_prefill(step: Step, seconds: Num, energy: Num, gpu_prefill_s: Num) -> KernelCost:
+def amortised_prefill(step: Step, seconds: Num, energy: Parts, gpu_prefill_s: Num) -> KernelCost:
     """Prefill-time PIM work spread over the decode steps; only what outlasts the GPU prefill shows."""
     exposed = np.maximum(0.0, seconds - gpu_prefill_s)
     steps = step.workload.decode_steps
-    return KernelCost(
-        seconds=exposed / steps,
-        energy_j=energy / steps,
-        bound_code=where_bound(exposed > 0, "compute", BOUND["hidden"]),
-        device="pim",
+    return KernelCost.of(
+        exposed / steps,
+        scale(energy, 1.0 / steps),
+        where_bound(exposed > 0, "compute", BOUND["hidden"]),
+        "pim",
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from hw import dram
-from hw.energy import PJ, read_j
+from hw.energy import combine, ops_energy, read_energy, scale
 from hw.fields import Num
 from hw.kernels.attention import (
     FP16_BYTES,
@@ -58,9 +58,11 @@ def selected_reads(step: Step, kv: ClusterSparseKv, tokens: Num) -> KernelCost:
     seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs_per_pe))
     read_bytes = selected_rows * pim.row_bytes
     macs = step.q_heads_total * selected_clusters(kv, tokens) * kv.cluster_tokens * d
-    energy = read_j(pim, pe.placement, read_bytes, selected_rows) + macs * pe.energy_pj_per_mac * PJ
+    energy = combine(
+        read_energy(pim, pe.placement, read_bytes, selected_rows), ops_energy(macs, pe.energy_pj_per_mac)
+    )
     layers = 2 * step.model.n_layers  # K then V
-    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
+    return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
 
 
 def cluster_attention(
@@ -92,17 +94,15 @@ def cluster_attention(
     )
     kernels = {
         "cs_centroid_score": pim_gemv_phase(step, centroid_bytes, step.q_heads_total * n_c * d),
-        "cs_select": KernelCost(
-            seconds=select_s,
-            energy_j=select_ops * step.model.n_layers * select_pe.energy_pj_per_mac * PJ,
-            bound_code=BOUND["compute"],
-            device="pim",
+        "cs_select": KernelCost.of(
+            select_s,
+            ops_energy(select_ops * step.model.n_layers, select_pe.energy_pj_per_mac),
+            BOUND["compute"],
+            "pim",
         ),
         "cs_cluster_reads": selected_reads(step, kv, tokens),
         "cs_buffer_tokens": fp_token_attention(step, buf),
-        "cs_recluster": KernelCost(
-            seconds=re_s / interval, energy_j=re_j / interval, bound_code=BOUND["compute"], device="pim"
-        ),
+        "cs_recluster": KernelCost.of(re_s / interval, scale(re_j, 1.0 / interval), BOUND["compute"], "pim"),
         "cs_prefill_kmeans": amortised_prefill(step, pre_s, pre_j, gpu_prefill_s),
     }
     read_tokens = np.minimum(selected * kv.cluster_tokens, tokens - buf) + buf

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hw import dram
-from hw.energy import PJ, read_j
+from hw.energy import PJ, combine, ops_energy, read_energy, scale
 from hw.fields import Num
 from hw.kernels.step import Step, per_bank
 from hw.kernels.xbar import xbar_projection
@@ -18,7 +18,7 @@ def gpu_roofline(step: Step, flops: Num, mem_bytes: Num) -> KernelCost:
         memory_bw=mem_bytes / (gpu.mem_bw_bytes_per_s * gpu.bw_efficiency),
     )
     energy = flops * gpu.energy_pj_per_flop * PJ + mem_bytes * 8 * gpu.mem_energy_pj_per_bit * PJ
-    return KernelCost(seconds=seconds, energy_j=energy, bound_code=bound, device="gpu")
+    return KernelCost.of(seconds, {"gpu": energy}, bound, "gpu")
 
 
 def pim_gemv(step: Step, params_per_layer: Num, layers: Num) -> KernelCost:
@@ -30,9 +30,11 @@ def pim_gemv(step: Step, params_per_layer: Num, layers: Num) -> KernelCost:
     seconds, bound = dram.with_compute(
         pim, st, dram.compute_s(pim, pe, params_per_layer * step.batch / step.pes(pe))
     )
-    energy = read_j(pim, pe.placement, weight_bytes, st.activations_per_bank * pim.banks)
-    energy = energy + params_per_layer * step.batch * pe.energy_pj_per_mac * PJ
-    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
+    energy = combine(
+        read_energy(pim, pe.placement, weight_bytes, st.activations_per_bank * pim.banks),
+        ops_energy(params_per_layer * step.batch, pe.energy_pj_per_mac),
+    )
+    return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
 
 
 def projection(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:

@@ -48,7 +48,7 @@ def attention_work(step: Step) -> tuple[Num, Num]:
 def idle_as_none(kernel: KernelCost) -> KernelCost:
     """A kernel with nothing to do reports bound "none"."""
     code = where_bound(kernel.seconds <= 0, "none", kernel.bound_code)
-    return KernelCost(seconds=kernel.seconds, energy_j=kernel.energy_j, bound_code=code, device=kernel.device)
+    return KernelCost(kernel.seconds, kernel.energy_j, code, kernel.device, kernel.energy_parts)
 
 
 def host_kv_read(step: Step, host_bytes: Num) -> KernelCost:

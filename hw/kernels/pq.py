@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from hw import dram
-from hw.energy import PJ, activation_j, read_j
+from hw.energy import Parts, activation_energy, cell_energy, combine, ops_energy, read_energy, scale
 from hw.fields import Num
 from hw.kernels.attention import amortised_prefill, pim_bulk
 from hw.kernels.step import Step, per_bank
@@ -84,9 +84,9 @@ def _lookup(
     )
 
 
-def _per_layer(step: Step, seconds: Num, energy: Num, bound: int | np.ndarray) -> KernelCost:
+def _per_layer(step: Step, seconds: Num, energy: Parts, bound: int | np.ndarray) -> KernelCost:
     layers = step.model.n_layers
-    return KernelCost(seconds=layers * seconds, energy_j=layers * energy, bound_code=bound, device="pim")
+    return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
 
 
 def ip_table(step: Step, kv: PqKv) -> KernelCost:
@@ -107,8 +107,10 @@ def ip_table(step: Step, kv: PqKv) -> KernelCost:
     seconds, bound = dram.with_compute(pim, read, dram.compute_s(pim, pe, macs))
     n = step.pes(pe)
     acts = (read.activations_per_bank + written.activations_per_bank) * pim.banks
-    energy = read_j(pim, pe.placement, (codebook_bytes + table_bytes) * n, acts)
-    energy = energy + macs * n * pe.energy_pj_per_mac * PJ
+    energy = combine(
+        read_energy(pim, pe.placement, (codebook_bytes + table_bytes) * n, acts),
+        ops_energy(macs * n, pe.energy_pj_per_mac),
+    )
     return _per_layer(step, seconds + written.seconds, energy, bound)
 
 
@@ -123,12 +125,11 @@ def score_lookup(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     look_s, acts, look_bound = _lookup(step, kv, lookups, code_bytes / n, 1.0)
     add_s = dram.compute_s(pim, pe, lookups)
     seconds = st.seconds + np.maximum(look_s, add_s)
-    energy = read_j(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks)
-    energy = (
-        energy
-        + activation_j(pim, acts * n)
-        + lookups * n * pe.energy_pj_per_mac * PJ
-        + lookups / pe.lookups_per_cmd * n * pim.column_bytes * 8 * pim.energy.cell_pj_per_bit * PJ
+    energy = combine(
+        read_energy(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks),
+        activation_energy(pim, acts * n),
+        ops_energy(lookups * n, pe.energy_pj_per_mac),
+        cell_energy(pim, lookups / pe.lookups_per_cmd * n * pim.column_bytes),
     )
     return _per_layer(step, seconds, energy, where_bound(add_s > look_s, "compute", look_bound))
 
@@ -167,15 +168,11 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
         commands = fetches * cols_per_centroid
     mac_s = dram.compute_s(pim, pe, macs)
     seconds = st.seconds + np.maximum(look_s, mac_s)
-    energy = read_j(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks)
-    energy = (
-        energy
-        + activation_j(pim, acts * n)
-        + (
-            commands / pe.lookups_per_cmd * n * pim.column_bytes * 8 * pim.energy.cell_pj_per_bit
-            + macs * n * pe.energy_pj_per_mac
-        )
-        * PJ
+    energy = combine(
+        read_energy(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks),
+        activation_energy(pim, acts * n),
+        cell_energy(pim, commands / pe.lookups_per_cmd * n * pim.column_bytes),
+        ops_energy(macs * n, pe.energy_pj_per_mac),
     )
     return _per_layer(step, seconds, energy, where_bound(mac_s > look_s, "compute", look_bound))
 
@@ -197,12 +194,14 @@ def encode(step: Step, kv: PqKv) -> KernelCost:
     st = dram.stream(pim, pe, codebook_bytes / pe.banks_per_pe)
     seconds, bound = dram.with_compute(pim, st, dram.compute_s(pim, pe, macs))
     n = step.pes(pe)
-    energy = read_j(pim, pe.placement, codebook_bytes * n, st.activations_per_bank * pim.banks)
-    energy = energy + macs * n * pe.energy_pj_per_mac * PJ
+    energy = combine(
+        read_energy(pim, pe.placement, codebook_bytes * n, st.activations_per_bank * pim.banks),
+        ops_energy(macs * n, pe.energy_pj_per_mac),
+    )
     return _per_layer(step, seconds, energy, bound)
 
 
-def kmeans_seconds_energy(step: Step, kv: PqKv, tokens: Num, iters: Num) -> tuple[Num, Num]:
+def kmeans_seconds_energy(step: Step, kv: PqKv, tokens: Num, iters: Num) -> tuple[Num, Parts]:
     """k-means over `tokens` tokens in every subspace of K and V, all layers, on the attention PEs.
 
     Each iteration reads the subvectors (FP16) and does K s MACs plus K compares per subvector (the
@@ -226,25 +225,20 @@ def codebook_refresh(step: Step, kv: PqKv) -> KernelCost:
     online rewrites the codebooks every `refresh_interval` steps; static costs nothing."""
     pim, pe = step.pim, step.attention_pe
     if kv.refresh == "static":
-        return KernelCost(seconds=0.0, energy_j=0.0, bound_code=BOUND["none"], device="pim")
+        return KernelCost.of(0.0, {}, BOUND["none"], "pim")
     codebook_bytes = (
         2 * step.kv_heads_total * step.model.n_layers * kv.n_centroids * step.model.head_dim * FP16_BYTES
     )
     copy = dram.stream(pim, pe, 2 * per_bank(codebook_bytes, pim.banks))
-    copy_j = 2 * read_j(pim, pe.placement, codebook_bytes, copy.activations_per_bank * pim.banks)
+    copy_j = scale(read_energy(pim, pe.placement, codebook_bytes, copy.activations_per_bank * pim.banks), 2.0)
     if kv.refresh == "windowed":
         w = kv.refresh_window_tokens
         km_s, km_j = kmeans_seconds_energy(step, kv, w, kv.kmeans_iters)
-        return KernelCost(
-            seconds=(km_s + copy.seconds) / w,
-            energy_j=(km_j + copy_j) / w,
-            bound_code=BOUND["compute"],
-            device="pim",
+        return KernelCost.of(
+            (km_s + copy.seconds) / w, scale(combine(km_j, copy_j), 1.0 / w), BOUND["compute"], "pim"
         )
     every = kv.refresh_interval
-    return KernelCost(
-        seconds=copy.seconds / every, energy_j=copy_j / every, bound_code=BOUND["internal_bw"], device="pim"
-    )
+    return KernelCost.of(copy.seconds / every, scale(copy_j, 1.0 / every), BOUND["internal_bw"], "pim")
 
 
 def pq_attention(step: Step, kv: PqKv, tokens: Num, gpu_prefill_s: Num) -> tuple[dict[str, KernelCost], Num]:

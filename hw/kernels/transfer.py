@@ -16,12 +16,12 @@ def link_transfer(link: Link, total_bytes: Num, transfers: Num, host: HostMemory
     With `host`, the data also has to be read from host memory, which may be the slower side.
     """
     link_s = total_bytes / link.bw_bytes_per_s + transfers * link.latency_s
-    energy = total_bytes * 8 * link.energy_pj_per_bit * PJ
+    energy = {"link": total_bytes * 8 * link.energy_pj_per_bit * PJ}
     if host is None:
-        return KernelCost(seconds=link_s, energy_j=energy, bound_code=BOUND["link"], device="link")
+        return KernelCost.of(link_s, energy, BOUND["link"], "link")
     seconds, bound = limit(link=link_s, memory_bw=total_bytes / host.bw_bytes_per_s)
-    energy = energy + total_bytes * 8 * host.energy_pj_per_bit * PJ
-    return KernelCost(seconds=seconds, energy_j=energy, bound_code=bound, device="link")
+    energy["host_memory"] = total_bytes * 8 * host.energy_pj_per_bit * PJ
+    return KernelCost.of(seconds, energy, bound, "link")
 
 
 def nonzero_transfers(total_bytes: Num, transfers: Num) -> Num:

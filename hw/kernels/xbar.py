@@ -53,9 +53,4 @@ def xbar_projection(step: Step, op: str, layers: Num) -> KernelCost:
             per_token_j + tiles_for(xbar, rows, cols) * xbar.input_bits * xbar.energy_pj_per_tile_mvm * PJ
         )
     tokens = step.batch * layers
-    return KernelCost(
-        seconds=tokens * per_token_s,
-        energy_j=tokens * per_token_j,
-        bound_code=BOUND["compute"],
-        device="xbar",
-    )
+    return KernelCost.of(tokens * per_token_s, {"xbar": tokens * per_token_j}, BOUND["compute"], "xbar")
