@@ -6,6 +6,8 @@ layer compressing its cache (prefix + the decode tokens' own, already perturbed,
 algorithm would after streaming the sequence, and attending with sinks/window exact.
 Metrics over decode positions p (which predict token p + 1): next-token KL(exact || compressed),
 perplexity with and without compression, and top-1 agreement.
+The model (forward, logits) runs on proxy.model.device; compression and compressed attention run on
+the CPU, as in quick mode.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 from .attention import compressed_attention
 from .capture import CaptureKey, load_capture
 from .compress import CompressContext, compress
-from .llama import forward, logits
+from .llama import LlamaWeights, forward, logits
 from .quick import QuickResult, channel_perms
 from .runtime import get_model
 from .spec import AlgoSpec, PQSpec, ProxySpec
@@ -37,6 +39,8 @@ def score_full(algo: AlgoSpec, spec: ProxySpec) -> QuickResult:
 
     def attend(i: int, q: torch.Tensor, k_all: torch.Tensor, v_all: torch.Tensor, q_pos: torch.Tensor
                ) -> torch.Tensor:
+        dev = q.device
+        q, k_all, v_all, q_pos = q.cpu(), k_all.cpu(), v_all.cpu(), q_pos.cpu()  # compression runs on CPU
         pk = pv = None
         if perms is not None:
             pk, pv = perms[0][i].expand(n_seq, -1, -1), perms[1][i].expand(n_seq, -1, -1)
@@ -46,16 +50,17 @@ def score_full(algo: AlgoSpec, spec: ProxySpec) -> QuickResult:
         refreshes[0] = comp.refreshes
         out, _ = compressed_attention(q, k_all, v_all, comp.k_hat, comp.v_hat, q_pos, comp.region,
                                       comp.read(q, q_pos))
-        return out
+        return out.to(dev)
 
-    ids = cap["ids"].to(spec.model.device)
-    past = [(k[:, i, :, :p], v[:, i, :, :p]) for i in range(n_layers)]
+    dev = spec.model.device
+    ids = cap["ids"].to(dev)
+    past = [(k[:, i, :, :p].to(dev), v[:, i, :, :p].to(dev)) for i in range(n_layers)]
     hidden = forward(w, ids[:, p:], past=past, attend=attend)
-    return QuickResult(next_token_metrics(w, hidden[:, :-1], cap["hidden"][:, :-1], ids[:, p + 1:]),
+    return QuickResult(next_token_metrics(w, hidden[:, :-1], cap["hidden"][:, :-1].to(dev), ids[:, p + 1:]),
                        refreshes[0])
 
 
-def next_token_metrics(w, hidden: torch.Tensor, ref_hidden: torch.Tensor, targets: torch.Tensor
+def next_token_metrics(w: LlamaWeights, hidden: torch.Tensor, ref_hidden: torch.Tensor, targets: torch.Tensor
                        ) -> dict[str, float]:
     """hidden/ref_hidden [S, T, D] final normed states, targets [S, T] -> KL, perplexities, top-1."""
     kl_sum = nll_sum = ref_nll_sum = agree = 0.0

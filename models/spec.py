@@ -5,7 +5,6 @@ Every error is a one-line SpecError naming the dotted field, the value and what 
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -245,6 +244,3 @@ def check_pair(algo: AlgoSpec, proxy: ProxySpec, head_dim: int | None = None) ->
     if isinstance(algo, UniformSpec) and algo.bits > 8 and algo.bits != 16:
         raise SpecError("algo.bits", algo.bits, "must be 1..8 or 16")
 
-
-def code_bits(n_centroids: int) -> int:
-    return max(1, math.ceil(math.log2(n_centroids)))

@@ -58,3 +58,15 @@ def test_missing_model_path_is_a_clear_error(tiny_proxy: dict, algo_cfg) -> None
     cfg = tiny_proxy | {"model": {"source": "gguf", "path": "/no/such.gguf", "device": "cpu"}}
     with pytest.raises(models.SpecError, match="proxy.model.path"):
         models.score(algo_cfg("fp16"), cfg)
+
+
+def test_full_mode_kl_is_zero_for_fp16_and_grows_with_compression(tiny_proxy: dict, algo_cfg) -> None:
+    full = tiny_proxy | {"mode": "full", "metric": "neg_kl", "layers": []}
+    fp16 = models.score(algo_cfg("fp16"), full)
+    two_bit = models.score(algo_cfg("uniform", bits=2, window_tokens=8), full)
+    four_bit = models.score(algo_cfg("uniform", bits=4, window_tokens=8), full)
+    assert fp16.mode == "full" and fp16.name == "neg_kl" and fp16.value == -fp16.metrics["kl"]
+    assert fp16.metrics["kl"] < 1e-4 and abs(fp16.metrics["ppl_ratio"] - 1) < 1e-3
+    assert fp16.metrics["ppl_ref"] == two_bit.metrics["ppl_ref"]
+    assert 10 < fp16.metrics["ppl_ref"] < 100  # a working 135M model on news text
+    assert two_bit.metrics["kl"] > four_bit.metrics["kl"] > 10 * fp16.metrics["kl"]
