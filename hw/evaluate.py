@@ -12,6 +12,7 @@ from hw.footprint import fp_tokens, kv_footprint, max_context_tokens
 from hw.kernels import attention, cluster, dense, gpu_attention, pq, xbar
 from hw.kernels.step import Step
 from hw.kv_format import ClusterSparseKv, Fp16Kv, KvFormat, PqKv, UniformKv
+from hw.model_shape import WEIGHT_OPERATORS
 from hw.roofline import KernelCost
 from hw.system import System
 from hw.workload import Workload
@@ -22,13 +23,11 @@ FP16_BYTES = 2
 def resident_weight_bytes(step: Step, device: str) -> Num:
     """Weights of the operators mapped to `device` (they live in its memory)."""
     m, dev = step.model, step.system.mapping.devices
-    layers = m.n_layers
-    params = 0.0
-    params += layers * m.qkv_params_per_layer if dev["qkv_proj"] == device else 0.0
-    params += layers * m.o_params_per_layer if dev["o_proj"] == device else 0.0
-    params += layers * m.ffn_params_per_layer if dev["ffn"] == device else 0.0
-    params += m.lm_head_params if dev["lm_head"] == device else 0.0
-    return params * m.weight_bits / 8
+    resident = 0.0
+    for op in WEIGHT_OPERATORS:
+        if dev[op] == device:
+            resident = resident + m.op_weight_bytes(op) * (1.0 if op == "lm_head" else m.n_layers)
+    return resident
 
 
 def kv_capacity_bytes(step: Step) -> Num:
@@ -120,7 +119,9 @@ def _scale_context(step: Step, fraction: Num) -> Step:
 def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     """Cost one decode step of `workload` on `system` with KV format `kv` (pure; broadcasts grids)."""
     step = Step(system=system, kv=kv, workload=workload)
-    fp = kv_footprint(kv, step.model, step.context, step.batch)
+    where = system.mapping.devices["attention"]
+    replicas = pq.codebook_replicas(step, kv) if isinstance(kv, PqKv) and where == "pim" else 1.0
+    fp = kv_footprint(kv, step.model, step.context, step.batch, replicas)
     total = fp.total
     capacity = kv_capacity_bytes(step)
     fits = total <= capacity
@@ -129,7 +130,6 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     home = system.mapping.kv_home
     spill = 0.0 * total if home == "host" else np.maximum(0.0, total - np.maximum(capacity, 0.0))
     kernels = projections(step)
-    where = system.mapping.devices["attention"]
     spilled_share = spill / total
     if where == "pim":
         kernels |= pim_attention(_scale_context(step, 1.0 - spilled_share))
@@ -149,7 +149,7 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
         kv_bytes_split={"codes": fp.codes, "codebooks": fp.codebooks, "full_precision": fp.full_precision},
         fits=fits,
         spill_bytes=spill,
-        max_context_tokens=max_context_tokens(kv, step.model, step.batch, capacity),
+        max_context_tokens=max_context_tokens(kv, step.model, step.batch, capacity, replicas),
         kernels=kernels,
         pim_capacity_bytes=0.0 if system.pim is None else system.pim.capacity_bytes,
         pe_area_mm2=0.0 if system.pim is None else system.pim.stacks * system.pim.pe_area_mm2_per_stack,

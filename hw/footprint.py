@@ -37,8 +37,11 @@ def fp_tokens(fmt: KvFormat, context_tokens: Num) -> Num:
     return np.minimum(context_tokens, fmt.sink_tokens + fmt.window_tokens)
 
 
-def kv_footprint(fmt: KvFormat, model: ModelShape, context_tokens: Num, batch: Num) -> Footprint:
-    """Bytes of the KV cache at `context_tokens` tokens per sequence."""
+def kv_footprint(
+    fmt: KvFormat, model: ModelShape, context_tokens: Num, batch: Num, codebook_replicas: Num = 1.0
+) -> Footprint:
+    """Bytes of the KV cache at `context_tokens` tokens per sequence; PQ codebooks are stored
+    `codebook_replicas` times (the PIM layout keeps a copy in every bank holding a subspace's tokens)."""
     slices = 2 * model.n_layers * model.n_kv_heads * batch  # (K or V) x layer x kv head x sequence
     d = model.head_dim
     fp = fp_tokens(fmt, context_tokens)
@@ -60,7 +63,12 @@ def kv_footprint(fmt: KvFormat, model: ModelShape, context_tokens: Num, batch: N
         codes = slices * rest * m * fmt.code_bits / 8
         return Footprint(
             codes=codes,
-            codebooks=slices * codebook_copies(fmt, context_tokens) * fmt.n_centroids * d * FP16_BYTES,
+            codebooks=slices
+            * codebook_replicas
+            * codebook_copies(fmt, context_tokens)
+            * fmt.n_centroids
+            * d
+            * FP16_BYTES,
             full_precision=full_precision,
         )
     assert isinstance(fmt, ClusterSparseKv)
@@ -80,7 +88,9 @@ def codebook_copies(fmt: PqKv, context_tokens: Num) -> Num:
     return 1.0 + 0.0 * context_tokens
 
 
-def max_context_tokens(fmt: KvFormat, model: ModelShape, batch: Num, capacity_bytes: Num) -> Num:
+def max_context_tokens(
+    fmt: KvFormat, model: ModelShape, batch: Num, capacity_bytes: Num, codebook_replicas: Num = 1.0
+) -> Num:
     """Largest context whose KV fits in `capacity_bytes` (0 when even one token does not).
 
     Above the knee (sinks + window) the footprint is bounded by an affine function of the context
@@ -88,12 +98,13 @@ def max_context_tokens(fmt: KvFormat, model: ModelShape, batch: Num, capacity_by
     the answer is conservative: it always fits, and is at most one rounding unit short.
     """
     knee = fp_tokens(fmt, np.inf) if not isinstance(fmt, Fp16Kv) else 0.0
-    at_knee = kv_footprint(fmt, model, np.maximum(knee, 1.0), batch).total
+    r = codebook_replicas
+    at_knee = kv_footprint(fmt, model, np.maximum(knee, 1.0), batch, r).total
     fp_per_token = 2 * model.n_layers * model.n_kv_heads * batch * model.head_dim * FP16_BYTES
     big = 1 << 22
-    slope = _slope(fmt, model, batch, knee, big)
-    intercept = kv_footprint(fmt, model, knee + big, batch).total - slope * (knee + big)
-    intercept = intercept + _rounding_slack(fmt, model, batch)
+    slope = _slope(fmt, model, batch, knee, big, r)
+    intercept = kv_footprint(fmt, model, knee + big, batch, r).total - slope * (knee + big)
+    intercept = intercept + _rounding_slack(fmt, model, batch, r)
     above = np.floor((capacity_bytes - intercept) / slope)
     below = np.floor(capacity_bytes / fp_per_token)
     tokens = np.where(capacity_bytes >= at_knee, np.maximum(above, knee), np.minimum(below, knee))
@@ -101,12 +112,12 @@ def max_context_tokens(fmt: KvFormat, model: ModelShape, batch: Num, capacity_by
     return tokens if np.ndim(tokens) else float(tokens)
 
 
-def _rounding_slack(fmt: KvFormat, model: ModelShape, batch: Num) -> Num:
+def _rounding_slack(fmt: KvFormat, model: ModelShape, batch: Num, codebook_replicas: Num) -> Num:
     """Bytes that rounding up (a new window's codebook, a new scale group, a new cluster) can add
     above the affine fit: one more of each per slice, so the affine bound never underestimates."""
     key_slices = model.n_layers * model.n_kv_heads * batch
     if isinstance(fmt, PqKv) and fmt.refresh == "windowed":
-        return 2 * key_slices * fmt.n_centroids * model.head_dim * FP16_BYTES
+        return 2 * key_slices * codebook_replicas * fmt.n_centroids * model.head_dim * FP16_BYTES
     if isinstance(fmt, UniformKv):
         return key_slices * model.head_dim * 2 * fmt.scale_bytes
     if isinstance(fmt, ClusterSparseKv):
@@ -114,8 +125,8 @@ def _rounding_slack(fmt: KvFormat, model: ModelShape, batch: Num) -> Num:
     return 0.0
 
 
-def _slope(fmt: KvFormat, model: ModelShape, batch: Num, knee: Num, span: int) -> Num:
+def _slope(fmt: KvFormat, model: ModelShape, batch: Num, knee: Num, span: int, codebook_replicas: Num) -> Num:
     """Bytes per extra token above the knee, measured over a span of whole groups and windows."""
-    lo = kv_footprint(fmt, model, knee + span, batch)
-    hi = kv_footprint(fmt, model, knee + 2 * span, batch)
+    lo = kv_footprint(fmt, model, knee + span, batch, codebook_replicas)
+    hi = kv_footprint(fmt, model, knee + 2 * span, batch, codebook_replicas)
     return (hi.total - lo.total) / span

@@ -8,12 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hw.fields import Num, number, require, section, text
+from hw.fields import Num, number, only, require, section, text
+
+WEIGHT_OPERATORS = ("qkv_proj", "o_proj", "ffn", "lm_head")
+"""Decode operators that read weights (attention reads the KV cache instead)."""
 
 
 @dataclass(frozen=True)
 class ModelShape:
-    """Decoder-only transformer shapes (Llama family); weight_bits covers ternary/1-bit models."""
+    """Decoder-only transformer shapes (Llama family); weight_bits covers ternary/1-bit models.
+
+    op_weight_bits: bits a weight of each operator in WEIGHT_OPERATORS (weight_bits unless the
+    model overrides it, e.g. BitNet's 16-bit LM head next to ternary projections).
+    """
 
     name: str
     n_layers: Num
@@ -24,6 +31,7 @@ class ModelShape:
     intermediate_size: Num
     vocab_size: Num
     weight_bits: Num
+    op_weight_bits: dict[str, Num]
 
     @property
     def gqa_group(self) -> Num:
@@ -53,11 +61,31 @@ class ModelShape:
     def lm_head_params(self) -> Num:
         return self.hidden_size * self.vocab_size
 
+    def op_weight_bytes(self, op: str) -> Num:
+        """Bytes of one operator's weights: one layer's for per-layer operators, the LM head's once."""
+        params = {
+            "qkv_proj": self.qkv_params_per_layer,
+            "o_proj": self.o_params_per_layer,
+            "ffn": self.ffn_params_per_layer,
+            "lm_head": self.lm_head_params,
+        }[op]
+        return params * self.op_weight_bits[op] / 8
+
+    def op_input_elems(self, op: str) -> Num:
+        """Input activations one token feeds an operator's weights, one layer (gate and up share
+        their input; down takes the intermediate activations)."""
+        return {
+            "qkv_proj": self.hidden_size,
+            "o_proj": self.n_q_heads * self.head_dim,
+            "ffn": self.hidden_size + self.intermediate_size,
+            "lm_head": self.hidden_size,
+        }[op]
+
     @property
     def weight_bytes(self) -> Num:
         """All weights resident on the device running the projections (embedding table excluded)."""
-        per_layer = self.qkv_params_per_layer + self.o_params_per_layer + self.ffn_params_per_layer
-        return (self.n_layers * per_layer + self.lm_head_params) * self.weight_bits / 8
+        per_layer = sum(self.op_weight_bytes(op) for op in WEIGHT_OPERATORS if op != "lm_head")
+        return self.n_layers * per_layer + self.op_weight_bytes("lm_head")
 
 
 def build_model(cfg: Mapping[str, Any]) -> ModelShape:
@@ -67,6 +95,13 @@ def build_model(cfg: Mapping[str, Any]) -> ModelShape:
     def count(key: str) -> Num:
         return number(cfg, key, "model", ge=1, integer=True)
 
+    weight_bits = number(cfg, "weight_bits", "model", gt=0, le=32)
+    overrides = section(cfg.get("op_weight_bits"), "model.op_weight_bits", required=False)
+    only(overrides, "model.op_weight_bits", WEIGHT_OPERATORS)
+    op_bits = {
+        op: number(overrides, op, "model.op_weight_bits", gt=0, le=32, default=weight_bits)
+        for op in WEIGHT_OPERATORS
+    }
     shape = ModelShape(
         name=text(cfg, "name", "model"),
         n_layers=count("n_layers"),
@@ -76,7 +111,8 @@ def build_model(cfg: Mapping[str, Any]) -> ModelShape:
         hidden_size=count("hidden_size"),
         intermediate_size=count("intermediate_size"),
         vocab_size=count("vocab_size"),
-        weight_bits=number(cfg, "weight_bits", "model", gt=0, le=32),
+        weight_bits=weight_bits,
+        op_weight_bits=op_bits,
     )
     require(
         shape.n_q_heads % shape.n_kv_heads == 0,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from hw import dram
-from hw.energy import PJ, combine, ops_energy, read_energy, scale
+from hw.energy import PJ, combine, move_energy, ops_energy, read_energy, scale
 from hw.fields import Num
 from hw.kernels.step import Step, per_bank
 from hw.kernels.xbar import xbar_projection
-from hw.roofline import KernelCost, limit
+from hw.roofline import KernelCost, limit, where_bound
+from hw.system import Pe
+
+FP16_BYTES = 2
 
 
 def gpu_roofline(step: Step, flops: Num, mem_bytes: Num) -> KernelCost:
@@ -21,20 +26,40 @@ def gpu_roofline(step: Step, flops: Num, mem_bytes: Num) -> KernelCost:
     return KernelCost.of(seconds, {"gpu": energy}, bound, "gpu")
 
 
-def pim_gemv(step: Step, params_per_layer: Num, layers: Num) -> KernelCost:
-    """Weights striped over all banks, streamed through the GEMV PEs; one MAC per weight per token."""
+def gemv_input_passes(step: Step, pe: Pe, op: str) -> Num:
+    """Times a PE streams its weights because their inputs do not fit its buffer: each column
+    command brings column_bytes x 8 / bits weights, whose FP16 inputs for every token of the batch
+    must already sit in the buffer (inputs are tiled to the weight layout, so one column's worth
+    for the whole batch is the least the buffer must hold)."""
+    weights_per_column = step.pim.column_bytes * 8 / step.model.op_weight_bits[op]
+    needed = weights_per_column * step.batch * FP16_BYTES
+    return np.maximum(1.0, np.ceil(needed / np.maximum(pe.buffer_bytes, 1.0)))
+
+
+def pim_gemv(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:
+    """Weights striped over all banks, streamed through the GEMV PEs; one MAC per weight per token.
+
+    Before streaming, the batch's input vectors are written into the PE buffers of every
+    pseudo-channel (all-bank broadcast writes over its bank <-> buffer-die bus, as AttAcc!'s WR_GB
+    does for the query); weights stream again for every `gemv_input_passes`.
+    """
     pim = step.pim
     pe = pim.pes[pim.gemv_pe]
-    weight_bytes = params_per_layer * step.model.weight_bits / 8
-    st = dram.stream(pim, pe, per_bank(weight_bytes, pim.banks))
+    weight_bytes = params_per_layer * step.model.op_weight_bits[op] / 8
+    passes = gemv_input_passes(step, pe, op)
+    st = dram.stream(pim, pe, per_bank(weight_bytes * passes, pim.banks))
     seconds, bound = dram.with_compute(
         pim, st, dram.compute_s(pim, pe, params_per_layer * step.batch / step.pes(pe))
     )
+    broadcast_bytes = step.model.op_input_elems(op) * step.batch * FP16_BYTES * pim.pchs
+    broadcast_s = dram.bus_s(pim, broadcast_bytes)
     energy = combine(
-        read_energy(pim, pe.placement, weight_bytes, st.activations_per_bank * pim.banks),
+        read_energy(pim, pe.placement, weight_bytes * passes, st.activations_per_bank * pim.banks),
+        move_energy(pim, pe.placement, broadcast_bytes),
         ops_energy(params_per_layer * step.batch, pe.energy_pj_per_mac),
     )
-    return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
+    bound = where_bound(broadcast_s > seconds, "internal_bw", bound)
+    return KernelCost.of(layers * (seconds + broadcast_s), scale(energy, layers), bound, "pim")
 
 
 def projection(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:
@@ -43,7 +68,7 @@ def projection(step: Step, op: str, params_per_layer: Num, layers: Num) -> Kerne
     if device == "xbar":
         return xbar_projection(step, op, layers)
     if device == "pim":
-        return pim_gemv(step, params_per_layer, layers)
+        return pim_gemv(step, op, params_per_layer, layers)
     flops = 2 * params_per_layer * step.batch * layers
-    weight_bytes = params_per_layer * step.model.weight_bits / 8 * layers
+    weight_bytes = params_per_layer * step.model.op_weight_bits[op] / 8 * layers
     return gpu_roofline(step, flops, weight_bytes)

@@ -40,6 +40,13 @@ def subspaces(step: Step, kv: PqKv) -> Num:
     return step.model.head_dim / kv.subvector_dim
 
 
+def codebook_replicas(step: Step, kv: PqKv) -> Num:
+    """Copies of each subspace codebook: every PE holding tokens of a (sequence, KV head, subspace)
+    keeps that subspace's K and V codebooks (the table build and the encode read them locally), so
+    when PEs outnumber those slices each codebook is stored PEs / slices times on average."""
+    return np.maximum(1.0, step.pes(step.attention_pe) / (step.kv_heads_total * subspaces(step, kv)))
+
+
 def units_per_pe(step: Step, kv: PqKv, tensors: Num = 1.0) -> Num:
     """(sequence, KV head, subspace) slices each PE serves, at least one (replicas split tokens)."""
     return np.maximum(1.0, step.kv_heads_total * subspaces(step, kv) * tensors / step.pes(step.attention_pe))

@@ -48,7 +48,12 @@ def test_pim_gemv_energy_by_hand():
     assert parts["act_pre"] == pytest.approx(64 * 512 * 1024 * 8 * 0.11e-12, rel=1e-12)
     assert parts["cell"] == pytest.approx(4096 * 4096 * 2 * 8 * 0.44e-12, rel=1e-12)
     assert parts["fp16_ops"] == pytest.approx(4096 * 4096 * 0.32e-12, rel=1e-12)
-    assert sum(v for k, v in parts.items() if k not in ("act_pre", "cell", "fp16_ops")) == 0
+    # The 8 KiB input vector goes down to the bank PEs of both pCHs: TSV, global I/O, bank-group mux.
+    down_bits = 2 * 4096 * 2 * 8
+    assert parts["tsv"] == pytest.approx(down_bits * 0.5e-12, rel=1e-12)
+    assert parts["bg_to_gio"] == pytest.approx(down_bits * 1.23e-12, rel=1e-12)
+    assert parts["bank_to_bg"] == pytest.approx(down_bits * 1.01e-12, rel=1e-12)
+    assert parts["interposer"] == parts["link"] == parts["gpu"] == 0
 
 
 def test_offload_energy_is_the_link_host_memory_and_gpu():

@@ -36,6 +36,8 @@ import hw
         ({"hw__mapping__attention": "cpu"}, "hw.mapping.attention='cpu'", "gpu, pim, xbar, none"),
         ({"hw__mapping__kv_home": "gpu"}, "hw.mapping.kv_home='gpu'", "attention on pim needs kv_home: pim"),
         ({"algo__subvector_dim": 3}, "algo.subvector_dim=3.0", "must divide model.head_dim"),
+        ({"model__op_weight_bits": {"lm_heads": 16}}, "model.op_weight_bits.lm_heads=16", "unknown field"),
+        ({"model__op_weight_bits": {"lm_head": 0}}, "model.op_weight_bits.lm_head=0.0", "> 0"),
         ({"algo__n_centroids": 1}, "algo.n_centroids=1.0", ">= 2"),
         ({"algo__refresh": "sometimes"}, "algo.refresh='sometimes'", "static, windowed, online"),
         ({"algo__name": "lz4"}, "algo.name='lz4'", "fp16, uniform, pq, cluster_sparse"),

@@ -36,7 +36,8 @@ def test_fp16_bytes_per_token_match_domain_table(model, per_token_bytes):
 
 def test_pq_footprint_with_codebooks_by_hand():
     # Mistral-7B, L = 32768, d = 128, s = 4 -> m = 32, K = 512 -> 9-bit codes, 8 sinks + 32 recent in FP16.
-    c = cost(algo="pq", model="mistral_7b", workload__context_tokens=32768)
+    # Attention on the GPU (offload preset): one codebook per slice.
+    c = cost(hw="gpu_offload_pcie", algo="pq", model="mistral_7b", workload__context_tokens=32768)
     slices = 2 * 32 * 8  # K/V x layers x kv heads, batch 1
     codes = slices * (32768 - 40) * 32 * 9 / 8  # 36 bytes a vector
     codebooks = slices * 512 * 128 * 2  # 128 KiB a slice
@@ -44,6 +45,18 @@ def test_pq_footprint_with_codebooks_by_hand():
     assert c.kv_bytes_split == {"codes": codes, "codebooks": codebooks, "full_precision": fp}
     assert c.kv_bytes == codes + codebooks + fp
     assert codebooks == 64 * (1 << 20)  # 64 MiB of codebooks for 512 slices
+
+
+def test_pq_codebooks_are_replicated_in_every_bank_holding_a_subspace():
+    # On 8 stacks (8192 bank PEs) one sequence's 8 KV heads x 32 subspaces = 256 slices are split
+    # over 32 banks each, and each bank keeps its subspace's codebooks: 32 copies, 2 GiB.
+    one = cost(algo="pq", model="mistral_7b", workload__context_tokens=32768)
+    assert one.kv_bytes_split["codebooks"] == 32 * 64 * (1 << 20)
+    # From batch 32 on, every PE already has a slice of its own: no copies beyond one a slice.
+    for batch, copies in ((16, 2), (32, 1), (64, 1)):
+        many = cost(algo="pq", model="mistral_7b", workload__context_tokens=32768, workload__batch=batch)
+        assert many.kv_bytes_split["codebooks"] == batch * copies * 64 * (1 << 20)
+        assert many.kv_bytes_split["codes"] == batch * one.kv_bytes_split["codes"]
 
 
 def test_pq_windowed_refresh_keeps_a_codebook_per_window():

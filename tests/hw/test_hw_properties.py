@@ -53,8 +53,9 @@ def test_footprint_is_affine_in_context_above_the_knee(algo, start, step):
 @FAST
 @given(algo=FORMATS, ctx=st.integers(1, 1 << 18), batch=st.integers(1, 64))
 def test_footprint_is_proportional_to_batch(algo, ctx, batch):
-    one = cost(algo=algo, workload__context_tokens=ctx)
-    many = cost(algo=algo, workload__context_tokens=ctx, workload__batch=batch)
+    # Attention on the GPU: no PIM layout, so no codebook replicas (tested in test_hw_footprint).
+    one = cost(hw="gpu_offload_pcie", algo=algo, workload__context_tokens=ctx)
+    many = cost(hw="gpu_offload_pcie", algo=algo, workload__context_tokens=ctx, workload__batch=batch)
     assert many.kv_bytes == pytest.approx(batch * one.kv_bytes, rel=1e-12)
 
 
