@@ -40,8 +40,10 @@ def fp_tokens(fmt: KvFormat, context_tokens: Num) -> Num:
 def kv_footprint(
     fmt: KvFormat, model: ModelShape, context_tokens: Num, batch: Num, codebook_replicas: Num = 1.0
 ) -> Footprint:
-    """Bytes of the KV cache at `context_tokens` tokens per sequence; PQ codebooks are stored
-    `codebook_replicas` times (the PIM layout keeps a copy in every bank holding a subspace's tokens)."""
+    """Bytes of the KV cache at `context_tokens` tokens per sequence.
+
+    `codebook_replicas`: PEs a PQ slice's tokens are split over, each keeping the codebooks of the
+    tokens it holds (see `stored_codebooks`)."""
     slices = 2 * model.n_layers * model.n_kv_heads * batch  # (K or V) x layer x kv head x sequence
     d = model.head_dim
     fp = fp_tokens(fmt, context_tokens)
@@ -64,8 +66,7 @@ def kv_footprint(
         return Footprint(
             codes=codes,
             codebooks=slices
-            * codebook_replicas
-            * codebook_copies(fmt, context_tokens)
+            * stored_codebooks(fmt, context_tokens, codebook_replicas)
             * fmt.n_centroids
             * d
             * FP16_BYTES,
@@ -82,10 +83,17 @@ def kv_footprint(
 
 
 def codebook_copies(fmt: PqKv, context_tokens: Num) -> Num:
-    """Codebooks kept per slice: one, or one per window under the windowed refresh policy."""
+    """Codebooks a slice has: one, or one per window under the windowed refresh policy."""
     if fmt.refresh == "windowed":
         return np.maximum(1.0, np.ceil(context_tokens / fmt.refresh_window_tokens))
     return 1.0 + 0.0 * context_tokens
+
+
+def stored_codebooks(fmt: PqKv, context_tokens: Num, replicas: Num) -> Num:
+    """Codebooks stored per slice when its tokens are split over `replicas` PEs, each keeping the
+    codebooks of its own tokens: a static codebook once per PE; window codebooks once each while a
+    PE holds whole windows (AQPIM's page-aware layout), once per PE when a window spans several."""
+    return np.maximum(codebook_copies(fmt, context_tokens), replicas)
 
 
 def max_context_tokens(
@@ -95,7 +103,8 @@ def max_context_tokens(
 
     Above the knee (sinks + window) the footprint is bounded by an affine function of the context
     (per-token slope plus one more rounding unit: a codebook copy, a scale group or a centroid), so
-    the answer is conservative: it always fits, and is at most one rounding unit short.
+    the answer is conservative: it always fits, and is at most one rounding unit short (windowed PQ
+    with codebook replicas: up to `codebook_replicas` codebooks a slice short).
     """
     knee = fp_tokens(fmt, np.inf) if not isinstance(fmt, Fp16Kv) else 0.0
     r = codebook_replicas
@@ -114,10 +123,12 @@ def max_context_tokens(
 
 def _rounding_slack(fmt: KvFormat, model: ModelShape, batch: Num, codebook_replicas: Num) -> Num:
     """Bytes that rounding up (a new window's codebook, a new scale group, a new cluster) can add
-    above the affine fit: one more of each per slice, so the affine bound never underestimates."""
+    above the affine fit: one more of each per slice, so the affine bound never underestimates.
+    Windowed PQ also adds the replicas, which set the codebook count while windows are fewer."""
     key_slices = model.n_layers * model.n_kv_heads * batch
     if isinstance(fmt, PqKv) and fmt.refresh == "windowed":
-        return 2 * key_slices * codebook_replicas * fmt.n_centroids * model.head_dim * FP16_BYTES
+        codebooks = 1.0 + codebook_replicas
+        return 2 * key_slices * codebooks * fmt.n_centroids * model.head_dim * FP16_BYTES
     if isinstance(fmt, UniformKv):
         return key_slices * model.head_dim * 2 * fmt.scale_bytes
     if isinstance(fmt, ClusterSparseKv):

@@ -47,6 +47,15 @@ def codebook_replicas(step: Step, kv: PqKv) -> Num:
     return np.maximum(1.0, step.pes(step.attention_pe) / (step.kv_heads_total * subspaces(step, kv)))
 
 
+def codebooks_per_unit(step: Step, kv: PqKv, tokens: Num) -> Num:
+    """Codebooks (so inner-product tables per query head) behind one PE's tokens of a slice: one,
+    or under `windowed` refresh one per window of the tokens it holds (AQPIM's page-aware layout:
+    one window's K inner products fill one row)."""
+    if kv.refresh != "windowed":
+        return 1.0
+    return np.maximum(1.0, np.ceil(tokens / codebook_replicas(step, kv) / kv.refresh_window_tokens))
+
+
 def units_per_pe(step: Step, kv: PqKv, tensors: Num = 1.0) -> Num:
     """(sequence, KV head, subspace) slices each PE serves, at least one (replicas split tokens)."""
     return np.maximum(1.0, step.kv_heads_total * subspaces(step, kv) * tensors / step.pes(step.attention_pe))
@@ -96,13 +105,14 @@ def _per_layer(step: Step, seconds: Num, energy: Parts, bound: int | np.ndarray)
     return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
 
 
-def ip_table(step: Step, kv: PqKv) -> KernelCost:
-    """Read the K codebook (K x s FP16), do K s MACs per query head, write the K-entry table to a row.
+def ip_table(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
+    """Read the K codebook (K x s FP16), do K s MACs per query head, write the K-entry table to a
+    row; once per codebook behind the PE's tokens (one per window under `windowed`).
 
     With `pq_lookup: pe_buffer` and a table that fits the buffer, nothing is written back.
     """
     pim, pe = step.pim, step.attention_pe
-    u = units_per_pe(step, kv)
+    u = units_per_pe(step, kv) * codebooks_per_unit(step, kv, tokens)
     g = step.model.gqa_group
     macs = u * g * kv.n_centroids * kv.subvector_dim
     codebook_bytes = u * kv.n_centroids * kv.subvector_dim * FP16_BYTES
@@ -159,7 +169,7 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     st = dram.stream(pim, pe, per_bank(code_bytes, pim.banks))
     if pim.pq_value == "histogram":
         look_s, acts, look_bound = _lookup(step, kv, updates, code_bytes / n, RMW_COMMANDS)
-        u = units_per_pe(step, kv)
+        u = units_per_pe(step, kv) * codebooks_per_unit(step, kv, tokens)  # a histogram per codebook
         macs = updates + u * step.model.gqa_group * kv.n_centroids * kv.subvector_dim
         commands = updates * RMW_COMMANDS
     else:
@@ -251,7 +261,7 @@ def codebook_refresh(step: Step, kv: PqKv) -> KernelCost:
 def pq_attention(step: Step, kv: PqKv, tokens: Num, gpu_prefill_s: Num) -> tuple[dict[str, KernelCost], Num]:
     """All PQ kernels for `tokens` quantized tokens; also returns bank -> buffer partial-score bytes."""
     kernels = {
-        "pq_ip_table": ip_table(step, kv),
+        "pq_ip_table": ip_table(step, kv, tokens),
         "pq_score_lookup": score_lookup(step, kv, tokens),
         "pq_value_accumulate": value_accumulate(step, kv, tokens),
         "pq_encode": encode(step, kv),

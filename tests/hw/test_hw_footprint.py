@@ -60,11 +60,26 @@ def test_pq_codebooks_are_replicated_in_every_bank_holding_a_subspace():
 
 
 def test_pq_windowed_refresh_keeps_a_codebook_per_window():
-    static = cost(algo="pq", workload__context_tokens=4096)
-    windowed = cost(
-        algo="pq", workload__context_tokens=4096, algo__refresh="windowed", algo__refresh_window_tokens=1024
-    )
-    assert windowed.kv_bytes_split["codebooks"] == 4 * static.kv_bytes_split["codebooks"]
+    slice_codebook = 512 * 128 * 2
+    slices = 2 * 32 * 8
+
+    def codebooks(hw_name, ctx, refresh):
+        c = cost(
+            hw=hw_name,
+            algo="pq",
+            workload__context_tokens=ctx,
+            algo__refresh=refresh,
+            algo__refresh_window_tokens=1024,
+        )
+        return c.kv_bytes_split["codebooks"] / (slices * slice_codebook)
+
+    # Attention on the GPU: a codebook per window of 1024 tokens.
+    assert codebooks("gpu_offload_pcie", 4096, "static") == 1
+    assert codebooks("gpu_offload_pcie", 4096, "windowed") == 4
+    # On PIM a slice's tokens are split over 32 banks: at 4K tokens each bank's 128 tokens sit in one
+    # window, so each bank keeps one codebook, as with static ones; at 64K each holds two whole windows.
+    assert codebooks("aqpim_hbm3", 4096, "windowed") == codebooks("aqpim_hbm3", 4096, "static") == 32
+    assert codebooks("aqpim_hbm3", 65536, "windowed") == 64
 
 
 def test_uniform_int4_footprint_by_hand():

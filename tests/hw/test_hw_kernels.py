@@ -178,3 +178,33 @@ def test_bitnet_lm_head_reads_16_bit_weights_beside_ternary_projections():
     qkv_bytes = 30 * 2560 * (20 + 2 * 5) * 128 * 1.58 / 8  # ternary, log2(3) bits a weight
     assert c.kernels["lm_head"].seconds == pytest.approx(lm_head_bytes / bw, rel=1e-12)
     assert c.kernels["qkv_proj"].seconds == pytest.approx(qkv_bytes / bw, rel=1e-12)
+
+
+def test_aqpim_beats_attacc_only_past_attaccs_capacity_wall():
+    # validation.md section 6: Mistral-7B at 32K tokens on 8 stacks (128 GiB), FP16 KV 4 GiB a sequence.
+    def both(batch):
+        a = hw.evaluate(
+            *hw.build(*point(hw="attacc_hbm3_bank", algo="fp16", hw__pim__stacks=8, workload__batch=batch))
+        )
+        q = hw.evaluate(*hw.build(*point(algo="pq", workload__batch=batch)))
+        return a, q
+
+    a, q = both(32)  # 128 GiB: fits exactly, and PQ's lookups make it the slower one
+    assert a.fits and a.spill_bytes == 0 and q.fits
+    assert q.latency_s > a.latency_s
+    a, q = both(44)  # 176 GiB: 48 GiB read over PCIe5 every step (one transfer a layer)
+    assert a.spill_bytes == 48 * (1 << 30)
+    assert a.kernels["kv_spill_transfer"].seconds == pytest.approx(48 * (1 << 30) / 128e9 + 32e-6, rel=1e-12)
+    assert q.fits and q.spill_bytes == 0
+    assert q.latency_s < a.latency_s
+
+
+def test_windowed_codebooks_need_a_table_per_window_a_bank_holds():
+    def table_s(refresh, ctx):
+        cfg = point(algo="pq", algo__refresh=refresh, workload__context_tokens=ctx)
+        return hw.evaluate(*hw.build(*cfg)).kernels["pq_ip_table"].seconds
+
+    # 8 stacks: a slice's tokens over 32 banks. At 32K a bank holds 1024 tokens, one window of 1024:
+    # one table per query head as with a static codebook; at 128K it holds 4 windows: 4 tables.
+    assert table_s("windowed", 32768) == pytest.approx(table_s("static", 32768), rel=1e-12)
+    assert table_s("windowed", 131072) == pytest.approx(4 * table_s("static", 131072), rel=1e-12)
