@@ -8,6 +8,7 @@ numpy only; every numeric input may be an array of design points (results broadc
 
 from hw.build import build
 from hw.cost import Cost
+from hw.energy import COMPONENTS as ENERGY_COMPONENTS
 from hw.errors import SpecError
 from hw.evaluate import evaluate
 from hw.kv_format import ClusterSparseKv, Fp16Kv, KvFormat, PqKv, UniformKv
@@ -19,6 +20,7 @@ from hw.workload import Workload
 __all__ = [
     "ClusterSparseKv",
     "Cost",
+    "ENERGY_COMPONENTS",
     "Fp16Kv",
     "KernelCost",
     "KvFormat",
