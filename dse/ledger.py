@@ -31,6 +31,10 @@ ATTR_FAIL_REASON = "fail_reason"
 ATTR_CONFIG_HASH = "config_hash"
 """User attribute: the hash of the trial's job config (dse.jobconfig.config_hash)."""
 
+ATTR_SAMPLED_HASH = "hw_grid.sampled_config_hash"
+"""User attribute of a hardware-grid trial: the config hash of the algorithm point the sampler
+proposed (before its hardware grid was expanded); repeats are detected on it."""
+
 ATTR_FRONT_RANK = "hw_grid.rank"
 """User attribute of a hardware-grid trial: its place in its algorithm point's hardware front.
 Rank 0 is the trial the sampler asked for; only those count towards n_trials."""
@@ -82,7 +86,7 @@ class Ledger:
         )
 
     def _remember(self, trial: optuna.trial.FrozenTrial) -> None:
-        key = trial.user_attrs.get(ATTR_CONFIG_HASH)
+        key = trial.user_attrs.get(ATTR_SAMPLED_HASH, trial.user_attrs.get(ATTR_CONFIG_HASH))
         if key is not None and key not in self._by_hash:
             self._by_hash[key] = trial
 
@@ -130,6 +134,7 @@ class Ledger:
         first = entries[0]
         for key, violation in first.violations.items():
             trial.set_constraint(key, violation)
+        trial.set_user_attr(ATTR_SAMPLED_HASH, first.attrs[ATTR_SAMPLED_HASH])
         frozen = self.local.tell(trial, first.values)
         self._remember(frozen)
         sampler_attrs = {k: v for k, v in frozen.system_attrs.items() if not k.startswith("constraints")}

@@ -32,6 +32,11 @@ def pareto_table(df: pd.DataFrame, objectives: Sequence[Objective], max_rows: in
         return "(no feasible complete trial: the Pareto set is empty)"
     first = objectives[0]
     front = front.sort_values(first.name, ascending=first.direction == "minimize")
+    repeats = 0
+    if "config_hash" in front:
+        # One row per configuration: a config run twice (skip_duplicates off) is listed once.
+        unique = front.drop_duplicates("config_hash")
+        repeats, front = len(front) - len(unique), unique
     params = [c for c in df.columns if c.startswith(PARAM_PREFIX)]
     table = pd.DataFrame({"trial": front["number"].to_numpy()})
     for o in objectives:
@@ -41,6 +46,8 @@ def pareto_table(df: pd.DataFrame, objectives: Sequence[Objective], max_rows: in
     for col in params:
         table[col[len(PARAM_PREFIX) :]] = [_param(v) for v in front[col]]
     text = table.head(max_rows).to_string(index=False)
+    if repeats:
+        text += f"\n({repeats} more Pareto trials repeat a configuration listed above)"
     if len(table) > max_rows:
         text += f"\n... {len(table) - max_rows} more Pareto trials in the exported table"
     return text

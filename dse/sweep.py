@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 from dse.executors import Executor, Job, Outcome
 from dse.hwgrid import GridPoint, HwGrid, front
 from dse.jobconfig import JobConfigs, config_hash
-from dse.ledger import ATTR_CONFIG_HASH, FrontEntry, Ledger
+from dse.ledger import ATTR_CONFIG_HASH, ATTR_SAMPLED_HASH, FrontEntry, Ledger
 from dse.objectives import (
     Constraint,
     Objective,
@@ -209,6 +209,8 @@ def _record_front(ledger: Ledger, scoring: Scoring, job: Job, points: list[GridP
     for point, values, violations in chosen:
         attrs = {**job.attrs, **scoring.attrs(point.result)}
         attrs[ATTR_OVERRIDES] = job.overrides + [override_string(k, v) for k, v in point.hw_values.items()]
+        attrs[ATTR_SAMPLED_HASH] = job.attrs[ATTR_CONFIG_HASH]
+        attrs[ATTR_CONFIG_HASH] = config_hash({"sampled": job.attrs[ATTR_CONFIG_HASH], "hw": point.hw_values})
         entries.append(FrontEntry(point.hw_values, values, attrs, violations))
     ledger.complete_front(job.trial, entries, grid.distributions())
     log.info("trial [%s]: hardware front of %d of %d points", label, len(entries), len(points))

@@ -119,6 +119,8 @@ def test_hw_grid_sweep_stores_exact_fronts_of_the_real_cost_model(tmp_path: Path
                 if not any(all(a <= b for a, b in zip(w, v, strict=True)) and w != v for _, w in points)
             }
             stored = {(t.params["hw.pim.stacks"], t.params["hw.pim.pe.bank.lanes"]) for t in group}
+            assert len({t.user_attrs["config_hash"] for t in group}) == len(group)
+            assert len({t.user_attrs["hw_grid.sampled_config_hash"] for t in group}) == 1
             assert stored == best
             for t in group:
                 stacks, lanes = t.params["hw.pim.stacks"], t.params["hw.pim.pe.bank.lanes"]

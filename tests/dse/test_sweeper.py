@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from dse.jobconfig import config_hash
 from dse.ledger import ATTR_FAIL_REASON
 from dse.results import load_frame
-from dse.study import sqlite_url
+from dse.study import make_storage, sqlite_url
 
 TrialState = optuna.trial.TrialState
 
@@ -235,3 +235,36 @@ def test_repeated_configs_are_not_rerun(run_toy, tmp_path: Path) -> None:
     assert stats.duplicates >= 200  # it stops after MAX_DUPLICATE_STREAK repeats in a row
     run_toy(*small, "hydra.sweeper.skip_duplicates=false", study="repeats")
     assert len(load(tmp_path, "repeats").get_trials()) == 10
+
+
+def test_optuna_dashboard_reads_the_study(run_toy, tmp_path: Path) -> None:
+    import io
+    import json
+    import sys
+
+    from optuna_dashboard import wsgi
+
+    run_toy("hydra.sweeper.n_trials=4")
+    app = wsgi(make_storage(study_db_url(tmp_path)))
+
+    def get(path: str) -> dict:
+        status = []
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "test",
+            "SERVER_PORT": "80",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+        }
+        body = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
+        assert status == ["200 OK"]
+        return json.loads(body)
+
+    (summary,) = get("/api/studies")["study_summaries"]
+    assert summary["study_name"] == "toy"
+    trials = get(f"/api/studies/{summary['study_id']}")["trials"]
+    assert len(trials) == 4
+    assert {"latency_s", "kv_bytes", "config_hash"} <= {a["key"] for a in trials[0]["user_attrs"]}
