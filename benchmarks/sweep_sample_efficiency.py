@@ -33,7 +33,7 @@ from dse.app import CONF_DIR
 from dse.hwgrid import HwGrid
 from dse.objectives import parse_constraints, parse_objectives
 from dse.pareto import hypervolume, nondominated_mask, reference_point, to_minimization
-from dse.samplers import make_sampler
+from dse.samplers import make_sampler, nsga2_population
 from dse.space import Param, Space
 from dse.sweep import Scoring
 
@@ -105,7 +105,7 @@ def search(sampler_name: str, seed: int, budget: int, table: dict, options: dict
     sp = space()
     study = optuna.create_study(
         directions=[o.direction for o in SCORING.objectives],
-        sampler=make_sampler(sampler_name, seed, sp, options),
+        sampler=make_sampler(sampler_name, seed, sp, options, n_trials=budget),
     )
     evaluated: dict[tuple, tuple] = {}
     asks = 0
@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument(
-        "--samplers", default="nsga2,nsga2-16,tpe,random", help="also: gp (slow, ~3 s a trial)"
+        "--samplers", default="nsga2,nsga2-50,tpe,random", help="also: gp (slow, ~3 s a trial)"
     )
     args = parser.parse_args()
     start = time.perf_counter()
@@ -142,7 +142,7 @@ def main() -> None:
     )
     known = {
         "nsga2": ("nsga2", {}),
-        "nsga2-16": ("nsga2", {"population_size": 16}),
+        "nsga2-50": ("nsga2", {"population_size": 50}),
         "tpe": ("tpe", {}),
         "gp": ("gp", {"warn_independent_sampling": False}),
         "random": ("random", {}),
@@ -155,6 +155,8 @@ def main() -> None:
             found = feasible_points(search(name, seed, budget, table, options))
             fractions.append(hypervolume(found, ref) / full if len(found) else 0.0)
         label = name + (f" {options}" if options else "")
+        if name == "nsga2" and not options:
+            label += f" (population {nsga2_population(budget)})"
         print(
             f"{label:<28} {statistics.median(fractions):20.4f} {min(fractions):7.4f} {max(fractions):7.4f}   "
             + " ".join(f"{f:.3f}" for f in fractions),

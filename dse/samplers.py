@@ -23,8 +23,11 @@ def make_sampler(
     seed: int,
     space: Space,
     options: Mapping[str, Any] | None = None,
+    n_trials: int | None = None,
 ) -> optuna.samplers.BaseSampler:
     """The sampler `name` (one of SAMPLERS) with `options` passed to its constructor.
+
+    With `n_trials`, NSGA-II's population (unless given in `options`) fits the budget.
 
     NSGA-II, TPE and GP steer by the trials' constraints; random, grid and QMC ignore them
     (infeasible trials are still recorded, and never enter the Pareto set).
@@ -32,6 +35,8 @@ def make_sampler(
     opts = dict(options or {})
     try:
         if name == "nsga2":
+            if n_trials is not None:
+                opts.setdefault("population_size", nsga2_population(n_trials))
             return optuna.samplers.NSGAIISampler(seed=seed, **opts)
         if name == "tpe":
             opts.setdefault("multivariate", True)
@@ -52,6 +57,16 @@ def make_sampler(
     except TypeError as err:
         raise SpaceError(f"sampler '{name}': bad sampler_options {sorted(opts)}: {err}") from err
     raise SpaceError(f"unknown sampler '{name}': use one of {', '.join(SAMPLERS)}")
+
+
+def nsga2_population(n_trials: int) -> int:
+    """NSGA-II population for a budget: about six generations, between 8 and Optuna's default 50.
+
+    Optuna's fixed 50 makes any sweep under 50 trials pure random sampling (the first generation
+    is random), and a 100-trial budget only two generations; benchmarks/sweep_sample_efficiency.py
+    measures the difference (docs/search.md).
+    """
+    return max(8, min(50, n_trials // 6))
 
 
 class GridSearch(optuna.samplers.GridSampler):

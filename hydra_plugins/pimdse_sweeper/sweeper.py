@@ -94,7 +94,7 @@ class PimdseSweeper(Sweeper):
         study_name = s["study_name"] or default_study_name(space, objectives, fixed)
         studies_dir = Path(self.config.hydra.runtime.cwd) / s["studies_dir"]
         storage_url = s["storage"] or sqlite_url(studies_dir / f"{study_name}.db")
-        sampler = make_sampler(s["sampler"], s["seed"], space, s["sampler_options"])
+        sampler = make_sampler(s["sampler"], s["seed"], space, s["sampler_options"], s["n_trials"])
         durable = open_study(make_storage(storage_url), study_name, objectives)
         ledger = Ledger(durable, sampler)
         version = code_version()
