@@ -144,6 +144,7 @@ def main() -> None:
         "nsga2": ("nsga2", {}),
         "nsga2-50": ("nsga2", {"population_size": 50}),
         "tpe": ("tpe", {}),
+        "tpe-nogroup": ("tpe", {"group": False}),
         "gp": ("gp", {"warn_independent_sampling": False}),
         "random": ("random", {}),
     }

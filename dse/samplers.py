@@ -39,8 +39,14 @@ def make_sampler(
                 opts.setdefault("population_size", nsga2_population(n_trials))
             return optuna.samplers.NSGAIISampler(seed=seed, **opts)
         if name == "tpe":
+            # Multivariate TPE models parameters jointly; `group` keeps that joint model for
+            # conditional spaces (PQ's params only under pq) instead of falling back to
+            # independent sampling for them.
             opts.setdefault("multivariate", True)
-            return optuna.samplers.TPESampler(seed=seed, **opts)
+            opts.setdefault("group", True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.samplers.TPESampler(seed=seed, **opts)
         if name == "gp":
             return optuna.samplers.GPSampler(seed=seed, **opts)
         if name == "random":

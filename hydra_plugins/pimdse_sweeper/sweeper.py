@@ -65,33 +65,16 @@ class PimdseSweeper(Sweeper):
             sys.exit(2)
 
     def _sweep(self, arguments: list[str]) -> SweepStats:
-        assert self.hydra_context is not None and self.config is not None and self.task_function is not None
+        assert self.config is not None
         s = self.settings
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         _check_settings(s)
-        loader = self.hydra_context.config_loader
-
-        def is_group(name: str) -> bool:
-            return "." not in name and bool(loader.get_group_options(name))
-
-        space, fixed = _space_from(s.get("params"), arguments, loader, is_group)
-        configs = JobConfigs(loader, self.config, space, fixed)
-        try:
-            configs.check_groups()
-            space = space.resolve_conditions(configs.key_in_option)
-            space.check_order()
-            configs = JobConfigs(loader, self.config, space, fixed)
-            configs.check_keys()
-        except HydraException as err:
-            raise SpaceError(f"cannot compose the sweep's configs: {str(err).splitlines()[0]}") from err
-        grid = None
-        if s["hw_grid"]:
-            grid, space = HwGrid.split(space)
-            configs = JobConfigs(loader, self.config, space, fixed)
+        space, configs, grid, fixed = self._space(arguments)
         objectives = parse_objectives(s["objectives"])
         scoring = Scoring(objectives, parse_constraints(s["constraints"]))
 
-        study_name = s["study_name"] or default_study_name(space, objectives, fixed)
+        grid_marks = ["hw_grid", *(p.describe() for p in grid.params)] if grid is not None else []
+        study_name = s["study_name"] or default_study_name(space, objectives, [*fixed, *grid_marks])
         studies_dir = Path(self.config.hydra.runtime.cwd) / s["studies_dir"]
         storage_url = s["storage"] or sqlite_url(studies_dir / f"{study_name}.db")
         sampler = make_sampler(s["sampler"], s["seed"], space, s["sampler_options"], s["n_trials"])
@@ -121,6 +104,30 @@ class PimdseSweeper(Sweeper):
         if s["report"]:
             self._report(durable, objectives, storage_url, study_name)
         return stats
+
+    def _space(self, arguments: list[str]) -> tuple[Space, JobConfigs, HwGrid | None, list[str]]:
+        """The validated space, its job configs, the hardware grid (hw_grid) and fixed overrides."""
+        assert self.hydra_context is not None and self.config is not None
+        loader = self.hydra_context.config_loader
+
+        def is_group(name: str) -> bool:
+            return "." not in name and bool(loader.get_group_options(name))
+
+        space, fixed = _space_from(self.settings.get("params"), arguments, loader, is_group)
+        try:
+            configs = JobConfigs(loader, self.config, space, fixed)
+            configs.check_groups()
+            space = space.resolve_conditions(configs.key_in_option)
+            space.check_order()
+            configs = JobConfigs(loader, self.config, space, fixed)
+            configs.check_keys()
+        except HydraException as err:
+            raise SpaceError(f"cannot compose the sweep's configs: {str(err).splitlines()[0]}") from err
+        grid = None
+        if self.settings["hw_grid"]:
+            grid, space = HwGrid.split(space)
+            configs = JobConfigs(loader, self.config, space, fixed)
+        return space, configs, grid, fixed
 
     def _executor(self) -> Executor:
         assert self.hydra_context is not None and self.config is not None and self.task_function is not None
@@ -170,6 +177,8 @@ def _check_settings(s: dict[str, Any]) -> None:
     for key in ("n_trials", "n_jobs"):
         if not isinstance(s[key], int) or s[key] < 1:
             raise SpaceError(f"{key} must be a positive integer, got {s[key]!r}")
+    if s["hw_grid"] and (s["executor"] != "inprocess" or s["n_jobs"] != 1):
+        raise SpaceError("hw_grid runs in the sweeper's process: use executor=inprocess and n_jobs=1")
 
 
 def _space_from(
