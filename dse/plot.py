@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dse.objectives import Objective
+from dse.report import format_param, format_quantity
 from dse.results import PARAM_PREFIX
 
 LOG_AXIS_SPAN = 100.0
@@ -45,8 +46,8 @@ def _hover(df: pd.DataFrame, objectives: Sequence[Objective]) -> list[str]:
     texts = []
     for _, row in df.iterrows():
         lines = [f"<b>trial {row['number']}</b>"]
-        lines += [f"{o.name}: {row[o.name]:.6g} {o.unit}" for o in objectives]
-        lines += [f"{c[len(PARAM_PREFIX) :]} = {row[c]}" for c in params if not _missing(row[c])]
+        lines += [f"{o.name}: {format_quantity(row[o.name], o.unit)}" for o in objectives]
+        lines += [f"{c.removeprefix(PARAM_PREFIX)} = {format_param(row[c])}" for c in params if not _missing(row[c])]
         for extra in ("fits", "config_hash"):
             if extra in row and not _missing(row[extra]):
                 lines.append(f"{extra}: {row[extra]}")
@@ -89,7 +90,7 @@ def pareto_figure(df: pd.DataFrame, objectives: Sequence[Objective], title: str)
                     hoverinfo="text",
                 )
             )
-    front = complete[complete["pareto"]].sort_values(x_col)
+    front = complete[complete["pareto"]]
     if len(front):
         marker: dict = {"size": 11, "line": {"width": 1, "color": "black"}}
         if color is not None:
@@ -103,9 +104,8 @@ def pareto_figure(df: pd.DataFrame, objectives: Sequence[Objective], title: str)
             go.Scatter(
                 x=front[x_col],
                 y=front[y.name],
-                mode="markers+lines",
+                mode="markers",
                 name="Pareto set",
-                line={"color": "rgba(0,0,0,0.25)", "shape": "hv"},
                 marker=marker,
                 hovertext=_hover(front, objectives),
                 hoverinfo="text",

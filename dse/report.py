@@ -44,7 +44,7 @@ def pareto_table(df: pd.DataFrame, objectives: Sequence[Objective], max_rows: in
             format_quantity(v, o.unit) for v in front[o.name]
         ]
     for col in params:
-        table[col[len(PARAM_PREFIX) :]] = [_param(v) for v in front[col]]
+        table[col[len(PARAM_PREFIX) :]] = [format_param(v) for v in front[col]]
     text = table.head(max_rows).to_string(index=False)
     if repeats:
         text += f"\n({repeats} more Pareto trials repeat a configuration listed above)"
@@ -53,7 +53,7 @@ def pareto_table(df: pd.DataFrame, objectives: Sequence[Objective], max_rows: in
     return text
 
 
-def _param(v: object) -> object:
+def format_param(v: object) -> object:
     """Conditional params are NaN where absent (shown blank), which also turns ints into floats."""
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
