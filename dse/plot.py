@@ -47,7 +47,8 @@ def _hover(df: pd.DataFrame, objectives: Sequence[Objective]) -> list[str]:
     for _, row in df.iterrows():
         lines = [f"<b>trial {row['number']}</b>"]
         lines += [f"{o.name}: {format_quantity(row[o.name], o.unit)}" for o in objectives]
-        lines += [f"{c.removeprefix(PARAM_PREFIX)} = {format_param(row[c])}" for c in params if not _missing(row[c])]
+        shown = [c for c in params if not _missing(row[c])]
+        lines += [f"{c.removeprefix(PARAM_PREFIX)} = {format_param(row[c])}" for c in shown]
         for extra in ("fits", "config_hash"):
             if extra in row and not _missing(row[extra]):
                 lines.append(f"{extra}: {row[extra]}")
