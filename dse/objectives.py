@@ -2,7 +2,7 @@
 
 An evaluation is the JSON-ready dict of `dse.point.evaluate_point` (latency_s, kv_bytes, fits,
 accuracy.value, ...). Objectives and constraints name a dotted key path into it. Built-in names
-keep configs short: `accuracy`, `latency`, `memory`, `energy`, `context`, `area`.
+keep configs short: `accuracy`, `latency`, `memory`, `energy`, `context`, `area`, `power`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ BUILTIN: dict[str, Objective] = {
     "memory": Objective("memory", "kv_bytes", "minimize", "B"),
     "energy": Objective("energy", "energy_j", "minimize", "J"),
     "context": Objective("context", "max_context_tokens", "maximize", "tokens"),
-    "area": Objective("area", "area_mm2", "minimize", "mm2"),
+    "area": Objective("area", "pe_area_mm2", "minimize", "mm2"),
+    "power": Objective("power", "power_w", "minimize", "W"),
 }
 
 

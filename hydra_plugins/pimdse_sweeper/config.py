@@ -17,7 +17,7 @@ class PimdseSweeperConf:
     sampler: str = "nsga2"
     sampler_options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
-    # Names (accuracy, latency, memory, energy, context, area) or {name, key, direction, unit}.
+    # Names (accuracy, latency, memory, energy, context, area, power) or {name, key, direction, unit}.
     objectives: list[Any] = field(default_factory=lambda: ["accuracy", "latency", "memory"])
     # {key, equals|max|min} on the evaluation's keys; infeasible trials never enter the Pareto set.
     constraints: list[Any] = field(default_factory=lambda: [{"key": "fits", "equals": True}])
