@@ -22,20 +22,17 @@ from hydra.errors import HydraException
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
-from sqlalchemy.engine import make_url
 
 from dse.executors import Executor, InProcess, LauncherExecutor, Pool
 from dse.hwgrid import HwGrid
 from dse.jobconfig import JobConfigs
 from dse.ledger import Ledger
 from dse.objectives import Objective, ObjectiveError, parse_constraints, parse_objectives
-from dse.plot import write_pareto_html
 from dse.provenance import code_version
-from dse.report import format_quantity, pareto_table
-from dse.results import export, study_hypervolume, trials_frame
 from dse.samplers import make_sampler
 from dse.space import Param, Space, SpaceError, param_from_override, params_from_config
 from dse.study import StudyError, describe_storage, make_storage, open_study, sqlite_url
+from dse.study_report import report_dir, write_report
 from dse.sweep import Scoring, SweepStats, run_sweep
 
 log = logging.getLogger(__name__)
@@ -102,7 +99,7 @@ class PimdseSweeper(Sweeper):
             len(durable.get_trials(deepcopy=False)),
         )
         if s["report"]:
-            self._report(durable, objectives, storage_url, study_name)
+            write_report(durable, storage_url, report_dir(storage_url, Path(self.config.hydra.sweep.dir)))
         return stats
 
     def _space(self, arguments: list[str]) -> tuple[Space, JobConfigs, HwGrid | None, list[str]]:
@@ -142,29 +139,6 @@ class PimdseSweeper(Sweeper):
             HydraConfig.instance().set_config(self.config)
             return InProcess(self.task_function)
         return Pool(self.task_function, n_jobs, self.config)
-
-    def _report(
-        self, study: optuna.Study, objectives: Sequence[Objective], storage_url: str, name: str
-    ) -> None:
-        assert self.config is not None
-        out_dir = _report_dir(storage_url, Path(self.config.hydra.sweep.dir))
-        df = trials_frame(study)
-        n_front = int(df["pareto"].sum()) if len(df) else 0
-        print(f"\nPareto set of study '{name}' ({n_front} of {len(df)} trials):")
-        print(pareto_table(df, objectives))
-        if len(df):
-            volume, ref = study_hypervolume(df, objectives)
-            if len(ref):
-                ref_text = ", ".join(
-                    f"{o.name}={format_quantity(-r if o.direction == 'maximize' else r, o.unit)}"
-                    for o, r in zip(objectives, ref, strict=True)
-                )
-                print(f"hypervolume {volume:.6g} (reference point {ref_text})")
-        html = write_pareto_html(df, objectives, out_dir / f"{name}.html", f"pimdse study {name}")
-        parquet, csv = export(df, out_dir / f"{name}.trials")
-        print(f"study:   {describe_storage(storage_url)}  (optuna-dashboard {describe_storage(storage_url)})")
-        print(f"plot:    {html}")
-        print(f"trials:  {parquet}\n         {csv}")
 
 
 def _plain(value: Any) -> Any:
@@ -213,11 +187,3 @@ def default_study_name(space: Space, objectives: Sequence[Objective], fixed: Seq
         [*(p.describe() for p in space.params), *(o.key + o.direction for o in objectives), *fixed]
     )
     return "pimdse-" + hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def _report_dir(storage_url: str, sweep_dir: Path) -> Path:
-    """Next to an SQLite study file; in the sweep's output directory for a database server."""
-    url = make_url(storage_url)
-    if url.get_backend_name() == "sqlite" and url.database:
-        return Path(url.database).parent
-    return sweep_dir

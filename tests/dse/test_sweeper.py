@@ -268,3 +268,18 @@ def test_optuna_dashboard_reads_the_study(run_toy, tmp_path: Path) -> None:
     trials = get(f"/api/studies/{summary['study_id']}")["trials"]
     assert len(trials) == 4
     assert {"latency_s", "kv_bytes", "config_hash"} <= {a["key"] for a in trials[0]["user_attrs"]}
+
+
+def test_study_report_command(run_toy, tmp_path: Path, capsys) -> None:
+    from dse.study_report import main as report_main
+
+    run_toy("hydra.sweeper.n_trials=5")
+    capsys.readouterr()
+    assert report_main([study_db_url(tmp_path)]) == 0
+    assert "Pareto set of study 'toy'" in capsys.readouterr().out
+    assert len(pd.read_csv(tmp_path / "studies" / "toy.trials.csv")) == 5
+    assert (tmp_path / "studies" / "toy.html").exists()
+    assert report_main([study_db_url(tmp_path), "--study", "nope"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"pimdse: error: no study 'nope' in {study_db_url(tmp_path)} (has: toy)"
+    )
