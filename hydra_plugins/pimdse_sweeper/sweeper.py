@@ -78,6 +78,10 @@ class PimdseSweeper(Sweeper):
         durable = open_study(make_storage(storage_url), study_name, objectives)
         ledger = Ledger(durable, sampler)
         version = code_version()
+        # As Hydra's own sweepers do: the sweep's composed config, kept with its outputs.
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         log.info("study %s in %s (%s)", study_name, describe_storage(storage_url), version)
         for p in space.params:
             log.info("  %s", p.describe())
@@ -99,7 +103,7 @@ class PimdseSweeper(Sweeper):
             len(durable.get_trials(deepcopy=False)),
         )
         if s["report"]:
-            write_report(durable, storage_url, report_dir(storage_url, Path(self.config.hydra.sweep.dir)))
+            write_report(durable, storage_url, report_dir(storage_url, sweep_dir))
         return stats
 
     def _space(self, arguments: list[str]) -> tuple[Space, JobConfigs, HwGrid | None, list[str]]:

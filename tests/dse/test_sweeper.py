@@ -30,6 +30,7 @@ def composed(overrides: list[str]):
 
 def test_default_sweep_stores_every_trial_with_metrics_and_provenance(run_toy, tmp_path: Path) -> None:
     stats = run_toy()
+    assert OmegaConf.load(tmp_path / "sweep" / "multirun.yaml").hydra.sweeper.n_trials == 12
     study = load(tmp_path)
     trials = study.get_trials()
     assert len(trials) == 12 == stats.completed + stats.failed
