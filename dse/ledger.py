@@ -52,6 +52,7 @@ class Ledger:
         self.local = optuna.create_study(directions=durable.directions, sampler=sampler)
         self._mirrored: set[int] = set()
         self._by_hash: dict[str, optuna.trial.FrozenTrial] = {}
+        self._count = 0
 
     def sync(self) -> int:
         """Copy trials other workers finished into the twin; return the study's finished count
@@ -60,15 +61,23 @@ class Ledger:
         One query for the trials stored since the last sync (~1 ms with SQLite).
         """
         trials = self.durable.get_trials(deepcopy=False, states=FINISHED)
-        for t in trials:
-            if t.number in self._mirrored:
-                continue
+        missing = len(trials) - len(self._mirrored)
+        # Trials are stored finished, so new ones carry the highest numbers: scan from the end
+        # until every unseen trial is found (O(new trials), not O(study)).
+        new = []
+        for t in reversed(trials):
+            if len(new) == missing:
+                break
+            if t.number not in self._mirrored:
+                new.append(t)
+        for t in reversed(new):  # oldest first, as stored
             self._mirrored.add(t.number)
+            self._count += t.user_attrs.get(ATTR_FRONT_RANK, 0) == 0
             # Trials this worker recorded are already in the twin, told there before being stored.
             if t.user_attrs.get(ATTR_WORKER) != self.worker_id:
                 self.local.add_trial(t)
                 self._remember(t)
-        return sum(1 for t in trials if t.user_attrs.get(ATTR_FRONT_RANK, 0) == 0)
+        return self._count
 
     def ask(self) -> optuna.Trial:
         return self.local.ask()
