@@ -60,11 +60,17 @@ def test_default_sweep_stores_every_trial_with_metrics_and_provenance(run_toy, t
         assert t.user_attrs["config_hash"] == config_hash(OmegaConf.to_container(cfg, resolve=False))
 
 
+@pytest.mark.parametrize(
+    "executor",
+    [[], ["hydra.sweeper.executor=launcher", "hydra.sweeper.n_jobs=2"], ["hydra.sweeper.n_jobs=2"]],
+    ids=["in-process", "basic-launcher", "process-pool"],
+)
 def test_failed_evaluations_are_stored_with_their_reason_and_the_sweep_goes_on(
-    run_toy, tmp_path: Path
+    run_toy, tmp_path: Path, executor: list[str]
 ) -> None:
     # Grid over 4 points: bits=3 raises in the task, banks=56 returns a NaN latency.
     run_toy(
+        *executor,
         "space=flat",
         "algo=uniform",
         "hw.banks=choice(16,56)",
