@@ -216,6 +216,34 @@ def aqpim_vs_attacc() -> None:
     print()
 
 
+def pq_codebook_placement() -> None:
+    print("## PQ codebook placement (Mistral-7B, 32K tokens, aqpim_hbm3 on 8 stacks)")
+    print(
+        "Copies of each subspace codebook among the banks holding its tokens (hw.pim.pq_codebook_copies;"
+        " 1 = shared, the preset; 32 = replicated at batch 1, 2 at batch 16, 1 from batch 32):"
+    )
+    print(
+        "| batch | copies | codebooks GiB | KV GiB | FP16 KV / KV | table movement ms | step ms | step mJ |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for batch in (1, 16, 32):
+        over = {"workload.context_tokens": 32768, "workload.batch": batch, "hw.pim.stacks": 8}
+        fp16 = point("aqpim_hbm3", "fp16", "mistral_7b", **over)
+        for copies in (1, 4, 32):
+            q = point("aqpim_hbm3", "pq", "mistral_7b", **over, **{"hw.pim.pq_codebook_copies": copies})
+            row(
+                batch,
+                copies,
+                f"{q.kv_bytes_split['codebooks'] / GIB:.3f}",
+                f"{q.kv_bytes / GIB:.3f}",
+                f"{fp16.kv_bytes / q.kv_bytes:.1f}x",
+                f"{q.kernels['pq_table_movement'].seconds * 1e3:.3f}",
+                f"{q.latency_s * 1e3:.2f}",
+                f"{q.energy_j * 1e3:.0f}",
+            )
+    print()
+
+
 def attacc_trace_cycles(tokens: int, head_dim: int, n_ccdab: int, move: int) -> dict[str, float]:
     """Cycles of one head on one channel from the AttAcc! bank-level trace generator's command
     counts (4 banks a bank group share a head vector, 16 token groups a channel, 16 FP16 a column)
@@ -284,6 +312,7 @@ def main() -> None:
     offload_share()
     starc()
     aqpim_vs_attacc()
+    pq_codebook_placement()
 
 
 if __name__ == "__main__":

@@ -116,12 +116,21 @@ def _scale_context(step: Step, fraction: Num) -> Step:
     return dataclasses.replace(step, workload=wl)
 
 
+def codebook_layout(step: Step) -> tuple[Num, Num]:
+    """(banks holding one PQ slice's subspace, codebook copies among them): PQ attention on PIM
+    spreads tokens over the banks; elsewhere a slice keeps one codebook."""
+    kv = step.kv
+    if isinstance(kv, PqKv) and step.system.mapping.devices["attention"] == "pim":
+        return pq.subspace_banks(step, kv), step.pim.pq_codebook_copies
+    return 1.0, 1.0
+
+
 def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     """Cost one decode step of `workload` on `system` with KV format `kv` (pure; broadcasts grids)."""
     step = Step(system=system, kv=kv, workload=workload)
     where = system.mapping.devices["attention"]
-    replicas = pq.codebook_replicas(step, kv) if isinstance(kv, PqKv) and where == "pim" else 1.0
-    fp = kv_footprint(kv, step.model, step.context, step.batch, replicas)
+    layout = codebook_layout(step)
+    fp = kv_footprint(kv, step.model, step.context, step.batch, *layout)
     total = fp.total
     capacity = kv_capacity_bytes(step)
     fits = total <= capacity
@@ -149,7 +158,7 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
         kv_bytes_split={"codes": fp.codes, "codebooks": fp.codebooks, "full_precision": fp.full_precision},
         fits=fits,
         spill_bytes=spill,
-        max_context_tokens=max_context_tokens(kv, step.model, step.batch, capacity, replicas),
+        max_context_tokens=max_context_tokens(kv, step.model, step.batch, capacity, *layout),
         kernels=kernels,
         pim_capacity_bytes=0.0 if system.pim is None else system.pim.capacity_bytes,
         pe_area_mm2=0.0 if system.pim is None else system.pim.stacks * system.pim.pe_area_mm2_per_stack,

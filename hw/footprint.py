@@ -38,12 +38,17 @@ def fp_tokens(fmt: KvFormat, context_tokens: Num) -> Num:
 
 
 def kv_footprint(
-    fmt: KvFormat, model: ModelShape, context_tokens: Num, batch: Num, codebook_replicas: Num = 1.0
+    fmt: KvFormat,
+    model: ModelShape,
+    context_tokens: Num,
+    batch: Num,
+    codebook_banks: Num = 1.0,
+    codebook_copies: Num = 1.0,
 ) -> Footprint:
     """Bytes of the KV cache at `context_tokens` tokens per sequence.
 
-    `codebook_replicas`: PEs a PQ slice's tokens are split over, each keeping the codebooks of the
-    tokens it holds (see `stored_codebooks`)."""
+    PQ on PIM: `codebook_banks` PEs (banks) hold the tokens of one slice's subspace, and up to
+    `codebook_copies` of them keep a copy of each of its codebooks (see `stored_codebooks`)."""
     slices = 2 * model.n_layers * model.n_kv_heads * batch  # (K or V) x layer x kv head x sequence
     d = model.head_dim
     fp = fp_tokens(fmt, context_tokens)
@@ -66,7 +71,7 @@ def kv_footprint(
         return Footprint(
             codes=codes,
             codebooks=slices
-            * stored_codebooks(fmt, context_tokens, codebook_replicas)
+            * stored_codebooks(fmt, context_tokens, codebook_banks, codebook_copies)
             * fmt.n_centroids
             * d
             * FP16_BYTES,
@@ -82,38 +87,51 @@ def kv_footprint(
     )
 
 
-def codebook_copies(fmt: PqKv, context_tokens: Num) -> Num:
-    """Codebooks a slice has: one, or one per window under the windowed refresh policy."""
+def slice_codebooks(fmt: PqKv, context_tokens: Num) -> Num:
+    """Distinct codebooks a slice has: one, or one per window under the windowed refresh policy."""
     if fmt.refresh == "windowed":
         return np.maximum(1.0, np.ceil(context_tokens / fmt.refresh_window_tokens))
     return 1.0 + 0.0 * context_tokens
 
 
-def stored_codebooks(fmt: PqKv, context_tokens: Num, replicas: Num) -> Num:
-    """Codebooks stored per slice when its tokens are split over `replicas` PEs, each keeping the
-    codebooks of its own tokens: a static codebook once per PE; window codebooks once each while a
-    PE holds whole windows (AQPIM's page-aware layout), once per PE when a window spans several."""
-    return np.maximum(codebook_copies(fmt, context_tokens), replicas)
+def codebook_span_banks(fmt: PqKv, context_tokens: Num, banks: Num) -> Num:
+    """Banks that hold the tokens of one codebook when a slice's tokens are split over `banks`:
+    all of them for a static codebook; under `windowed`, one while a bank holds whole windows
+    (AQPIM's page-aware layout), banks / windows when a window spans several."""
+    return np.maximum(1.0, banks / slice_codebooks(fmt, context_tokens))
+
+
+def stored_codebooks(fmt: PqKv, context_tokens: Num, banks: Num, copies: Num) -> Num:
+    """Codebooks stored per slice: each distinct codebook `copies` times, at most once per bank
+    holding its tokens (`copies` >= those banks: every bank keeps its own, "replicated"; 1: one
+    copy, "shared")."""
+    span = codebook_span_banks(fmt, context_tokens, banks)
+    return slice_codebooks(fmt, context_tokens) * np.minimum(copies, span)
 
 
 def max_context_tokens(
-    fmt: KvFormat, model: ModelShape, batch: Num, capacity_bytes: Num, codebook_replicas: Num = 1.0
+    fmt: KvFormat,
+    model: ModelShape,
+    batch: Num,
+    capacity_bytes: Num,
+    codebook_banks: Num = 1.0,
+    codebook_copies: Num = 1.0,
 ) -> Num:
     """Largest context whose KV fits in `capacity_bytes` (0 when even one token does not).
 
     Above the knee (sinks + window) the footprint is bounded by an affine function of the context
     (per-token slope plus one more rounding unit: a codebook copy, a scale group or a centroid), so
     the answer is conservative: it always fits, and is at most one rounding unit short (windowed PQ
-    with codebook replicas: up to `codebook_replicas` codebooks a slice short).
+    with codebook copies: up to `codebook_banks` codebooks a slice short).
     """
     knee = fp_tokens(fmt, np.inf) if not isinstance(fmt, Fp16Kv) else 0.0
-    r = codebook_replicas
-    at_knee = kv_footprint(fmt, model, np.maximum(knee, 1.0), batch, r).total
+    r = (codebook_banks, codebook_copies)
+    at_knee = kv_footprint(fmt, model, np.maximum(knee, 1.0), batch, *r).total
     fp_per_token = 2 * model.n_layers * model.n_kv_heads * batch * model.head_dim * FP16_BYTES
     big = 1 << 22
-    slope = _slope(fmt, model, batch, knee, big, r)
-    intercept = kv_footprint(fmt, model, knee + big, batch, r).total - slope * (knee + big)
-    intercept = intercept + _rounding_slack(fmt, model, batch, r)
+    slope = _slope(fmt, model, batch, knee, big, *r)
+    intercept = kv_footprint(fmt, model, knee + big, batch, *r).total - slope * (knee + big)
+    intercept = intercept + _rounding_slack(fmt, model, batch, *r)
     above = np.floor((capacity_bytes - intercept) / slope)
     below = np.floor(capacity_bytes / fp_per_token)
     tokens = np.where(capacity_bytes >= at_knee, np.maximum(above, knee), np.minimum(below, knee))
@@ -121,13 +139,17 @@ def max_context_tokens(
     return tokens if np.ndim(tokens) else float(tokens)
 
 
-def _rounding_slack(fmt: KvFormat, model: ModelShape, batch: Num, codebook_replicas: Num) -> Num:
+def _rounding_slack(
+    fmt: KvFormat, model: ModelShape, batch: Num, codebook_banks: Num, codebook_copies: Num
+) -> Num:
     """Bytes that rounding up (a new window's codebook, a new scale group, a new cluster) can add
     above the affine fit: one more of each per slice, so the affine bound never underestimates.
-    Windowed PQ also adds the replicas, which set the codebook count while windows are fewer."""
+    Windowed PQ also adds the copies of windows spanning several banks: while windows W are fewer
+    than the banks B, a slice stores min(c W, B) codebooks for c copies, at most B (1 - 1/c) above W."""
     key_slices = model.n_layers * model.n_kv_heads * batch
     if isinstance(fmt, PqKv) and fmt.refresh == "windowed":
-        codebooks = 1.0 + codebook_replicas
+        copies = np.minimum(codebook_copies, codebook_banks)
+        codebooks = 1.0 + codebook_banks * (1.0 - 1.0 / copies)
         return 2 * key_slices * codebooks * fmt.n_centroids * model.head_dim * FP16_BYTES
     if isinstance(fmt, UniformKv):
         return key_slices * model.head_dim * 2 * fmt.scale_bytes
@@ -136,8 +158,16 @@ def _rounding_slack(fmt: KvFormat, model: ModelShape, batch: Num, codebook_repli
     return 0.0
 
 
-def _slope(fmt: KvFormat, model: ModelShape, batch: Num, knee: Num, span: int, codebook_replicas: Num) -> Num:
+def _slope(
+    fmt: KvFormat,
+    model: ModelShape,
+    batch: Num,
+    knee: Num,
+    span: int,
+    codebook_banks: Num,
+    codebook_copies: Num,
+) -> Num:
     """Bytes per extra token above the knee, measured over a span of whole groups and windows."""
-    lo = kv_footprint(fmt, model, knee + span, batch, codebook_replicas)
-    hi = kv_footprint(fmt, model, knee + 2 * span, batch, codebook_replicas)
+    lo = kv_footprint(fmt, model, knee + span, batch, codebook_banks, codebook_copies)
+    hi = kv_footprint(fmt, model, knee + 2 * span, batch, codebook_banks, codebook_copies)
     return (hi.total - lo.total) / span

@@ -139,6 +139,7 @@ class Pim:
     )
     pq_lookup: str  # where PQ tables are read: open DRAM row, a row per lookup, or PE registers
     pq_value: str  # p.V on codes: K-bin histogram then codebook GEMV, or per-token reconstruction
+    pq_codebook_copies: Num  # copies of each PQ subspace codebook among the banks holding its tokens
     refresh: bool
     energy: PimEnergy
     link: Link  # GPU <-> PIM (q/k/v in, outputs back)

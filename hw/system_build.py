@@ -204,6 +204,8 @@ def _pim(cfg: Mapping[str, Any], path: str) -> Pim:
         move_interval_cycles=number(cfg, "move_interval_cycles", path, gt=0, default=timings.t_ccd_s_cycles),
         pq_lookup=choice(cfg, "pq_lookup", path, PQ_LOOKUPS, default="intra_row"),
         pq_value=choice(cfg, "pq_value", path, PQ_VALUES, default="histogram"),
+        # One copy (shared) by default: AQPIM counts one codebook per layer, KV head and tensor.
+        pq_codebook_copies=number(cfg, "pq_codebook_copies", path, ge=1, integer=True, default=1.0),
         refresh=flag(cfg, "refresh", path, default=True),
         energy=PimEnergy(
             act_pre_pj_per_bit=number(energy_cfg, "act_pre_pj_per_bit", ep, ge=0),

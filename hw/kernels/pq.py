@@ -2,11 +2,16 @@
 
 Layout (AQPIM: one subvector per bank): each PE owns one subspace j of a group of tokens of one
 (sequence, KV head); the m PEs of a token group hold the m subspaces, and the tokens of a KV head
-are split over `partitions` such groups. Each PE keeps its subspace codebook (K x s FP16).
+are split over `subspace_banks` such groups. `pim.pq_codebook_copies` of those PEs keep the subspace
+codebooks (K x s FP16): every one of them ("replicated"), or fewer, down to one ("shared"), in which
+case the PEs that keep one build the inner-product tables and copy them to the others each step.
 
 Per layer and decode step:
-- ip_table: every PE builds IP[c] = q_j . C_j[c] for each query head of its KV head (K s MACs) and
-  writes the K FP16 entries into a DRAM row (or keeps them in its buffer, `pq_lookup: pe_buffer`);
+- ip_table: a PE with the codebook builds IP[c] = q_j . C_j[c] for each query head of its KV head
+  (K s MACs); every PE writes the K FP16 entries into a DRAM row (or keeps them in its buffer,
+  `pq_lookup: pe_buffer`);
+- table_movement (fewer copies than PEs): tables to the PEs without a codebook, histograms (or the
+  V codebook, for `reconstruct`) between them and the PEs with one, over the bank <-> buffer-die bus;
 - score_lookup: the PE streams its codes in chunks that fit half its buffer and, per code and query
   head, reads IP[code] from the open table row ("intra-row indirection"); row switches per chunk;
 - the m partial scores of every token (m / head_split after the bank-group adder tree) go to the
@@ -25,8 +30,18 @@ from __future__ import annotations
 import numpy as np
 
 from hw import dram
-from hw.energy import Parts, activation_energy, cell_energy, combine, ops_energy, read_energy, scale
+from hw.energy import (
+    Parts,
+    activation_energy,
+    cell_energy,
+    combine,
+    move_energy,
+    ops_energy,
+    read_energy,
+    scale,
+)
 from hw.fields import Num
+from hw.footprint import codebook_span_banks, slice_codebooks, stored_codebooks
 from hw.kernels.attention import amortised_prefill, pim_bulk
 from hw.kernels.step import Step, per_bank
 from hw.kv_format import PqKv
@@ -40,10 +55,9 @@ def subspaces(step: Step, kv: PqKv) -> Num:
     return step.model.head_dim / kv.subvector_dim
 
 
-def codebook_replicas(step: Step, kv: PqKv) -> Num:
-    """Copies of each subspace codebook: every PE holding tokens of a (sequence, KV head, subspace)
-    keeps that subspace's K and V codebooks (the table build and the encode read them locally), so
-    when PEs outnumber those slices each codebook is stored PEs / slices times on average."""
+def subspace_banks(step: Step, kv: PqKv) -> Num:
+    """PEs the tokens of one (sequence, KV head, subspace) slice are split over: data is striped over
+    every PE, so PEs / slices on average when PEs outnumber slices, else one."""
     return np.maximum(1.0, step.pes(step.attention_pe) / (step.kv_heads_total * subspaces(step, kv)))
 
 
@@ -53,7 +67,17 @@ def codebooks_per_unit(step: Step, kv: PqKv, tokens: Num) -> Num:
     one window's K inner products fill one row)."""
     if kv.refresh != "windowed":
         return 1.0
-    return np.maximum(1.0, np.ceil(tokens / codebook_replicas(step, kv) / kv.refresh_window_tokens))
+    return np.maximum(1.0, np.ceil(tokens / subspace_banks(step, kv) / kv.refresh_window_tokens))
+
+
+def table_sets(step: Step, kv: PqKv, tokens: Num) -> tuple[Num, Num]:
+    """(built, needed): sets of inner-product tables (one table per query head each) per slice and
+    layer. Every PE holding tokens of a codebook needs that codebook's tables; only the PEs keeping
+    a copy of it build them (so built = stored codebooks)."""
+    banks = subspace_banks(step, kv)
+    built = stored_codebooks(kv, tokens, banks, step.pim.pq_codebook_copies)
+    needed = slice_codebooks(kv, tokens) * codebook_span_banks(kv, tokens, banks)
+    return built, needed
 
 
 def units_per_pe(step: Step, kv: PqKv, tensors: Num = 1.0) -> Num:
@@ -110,6 +134,8 @@ def ip_table(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     row; once per codebook behind the PE's tokens (one per window under `windowed`).
 
     With `pq_lookup: pe_buffer` and a table that fits the buffer, nothing is written back.
+    Time is the busiest PE's, one with a codebook copy; energy counts the reads and MACs of the
+    PEs that build tables (built / needed of them) and the table writes of every PE.
     """
     pim, pe = step.pim, step.attention_pe
     u = units_per_pe(step, kv) * codebooks_per_unit(step, kv, tokens)
@@ -123,12 +149,42 @@ def ip_table(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     written = dram.stream(pim, pe, table_bytes / pe.banks_per_pe, write=True)
     seconds, bound = dram.with_compute(pim, read, dram.compute_s(pim, pe, macs))
     n = step.pes(pe)
-    acts = (read.activations_per_bank + written.activations_per_bank) * pim.banks
+    built, needed = table_sets(step, kv, tokens)
+    building = built / needed  # share of the PEs that build tables
     energy = combine(
-        read_energy(pim, pe.placement, (codebook_bytes + table_bytes) * n, acts),
-        ops_energy(macs * n, pe.energy_pj_per_mac),
+        scale(
+            read_energy(pim, pe.placement, codebook_bytes * n, read.activations_per_bank * pim.banks),
+            building,
+        ),
+        read_energy(pim, pe.placement, table_bytes * n, written.activations_per_bank * pim.banks),
+        ops_energy(macs * n * building, pe.energy_pj_per_mac),
     )
     return _per_layer(step, seconds + written.seconds, energy, bound)
+
+
+def table_movement(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
+    """Per layer, the data a shared codebook makes cross the bank <-> buffer-die bus (one column per
+    move command on every pseudo-channel): each table set built for PEs without a codebook copy goes
+    up once from the PE that built it and down into each such PE, one K-entry FP16 table per query
+    head (the table depends on q, so it cannot be copied once at prefill); for V the reverse, each
+    such PE's K-bin histogram per query head up and the sum down into a PE with the V codebook
+    (`pq_value: reconstruct`: the V codebook, K x s FP16 per KV head, down to them instead). Nothing
+    moves when every PE keeps its own copy, nor over the bus when the attention PEs sit on the
+    buffer die (their transfers stay on the logic die, not modelled)."""
+    pim, pe = step.pim, step.attention_pe
+    built, needed = table_sets(step, kv, tokens)
+    received = needed - built
+    sent = np.minimum(built, received)  # a builder sends each table set up once, however many receive it
+    table_bytes = step.model.gqa_group * kv.n_centroids * FP16_BYTES
+    if pim.pq_value == "histogram":
+        value_bytes = table_bytes
+    else:
+        value_bytes = kv.n_centroids * kv.subvector_dim * FP16_BYTES
+    moved = step.kv_heads_total * subspaces(step, kv) * (sent + received) * (table_bytes + value_bytes)
+    if pe.placement == "buffer_die":
+        moved = 0.0 * moved
+    bound = where_bound(moved > 0, "internal_bw", BOUND["none"])
+    return _per_layer(step, dram.bus_s(pim, moved), move_energy(pim, pe.placement, moved), bound)
 
 
 def score_lookup(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
@@ -170,7 +226,12 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     if pim.pq_value == "histogram":
         look_s, acts, look_bound = _lookup(step, kv, updates, code_bytes / n, RMW_COMMANDS)
         u = units_per_pe(step, kv) * codebooks_per_unit(step, kv, tokens)  # a histogram per codebook
-        macs = updates + u * step.model.gqa_group * kv.n_centroids * kv.subvector_dim
+        gemv = u * step.model.gqa_group * kv.n_centroids * kv.subvector_dim
+        built, needed = table_sets(step, kv, tokens)
+        # Time: the busiest PE, one with the codebook; energy: only PEs with a copy multiply (the
+        # others' histograms are summed into theirs, see table_movement).
+        mac_s = dram.compute_s(pim, pe, updates + gemv)
+        macs = updates + gemv * built / needed
         commands = updates * RMW_COMMANDS
     else:
         # The codebook is per KV head, so one centroid fetch serves every query head sharing it;
@@ -182,8 +243,8 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
             step, kv, fetches, code_bytes / n, cols_per_centroid, entry_bytes=centroid_bytes, tables=1.0
         )
         macs = updates * kv.subvector_dim
+        mac_s = dram.compute_s(pim, pe, macs)
         commands = fetches * cols_per_centroid
-    mac_s = dram.compute_s(pim, pe, macs)
     seconds = st.seconds + np.maximum(look_s, mac_s)
     energy = combine(
         read_energy(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks),
@@ -262,6 +323,7 @@ def pq_attention(step: Step, kv: PqKv, tokens: Num, gpu_prefill_s: Num) -> tuple
     """All PQ kernels for `tokens` quantized tokens; also returns bank -> buffer partial-score bytes."""
     kernels = {
         "pq_ip_table": ip_table(step, kv, tokens),
+        "pq_table_movement": table_movement(step, kv, tokens),
         "pq_score_lookup": score_lookup(step, kv, tokens),
         "pq_value_accumulate": value_accumulate(step, kv, tokens),
         "pq_encode": encode(step, kv),

@@ -47,38 +47,70 @@ def test_pq_footprint_with_codebooks_by_hand():
     assert codebooks == 64 * (1 << 20)  # 64 MiB of codebooks for 512 slices
 
 
-def test_pq_codebooks_are_replicated_in_every_bank_holding_a_subspace():
+REPLICATED = 1 << 20  # pq_codebook_copies above any bank count: every bank keeps its own copy
+SLICE_CODEBOOKS = 64 * (1 << 20)  # Mistral-7B: 2 x 32 layers x 8 KV heads x 128 KiB, one sequence
+
+
+@pytest.mark.parametrize(("copies", "stored"), [(1, 1), (4, 4), (32, 32), (REPLICATED, 32)])
+def test_pq_codebook_copies_among_the_banks_holding_a_subspace(copies, stored):
     # On 8 stacks (8192 bank PEs) one sequence's 8 KV heads x 32 subspaces = 256 slices are split
-    # over 32 banks each, and each bank keeps its subspace's codebooks: 32 copies, 2 GiB.
-    one = cost(algo="pq", model="mistral_7b", workload__context_tokens=32768)
-    assert one.kv_bytes_split["codebooks"] == 32 * 64 * (1 << 20)
-    # From batch 32 on, every PE already has a slice of its own: no copies beyond one a slice.
-    for batch, copies in ((16, 2), (32, 1), (64, 1)):
-        many = cost(algo="pq", model="mistral_7b", workload__context_tokens=32768, workload__batch=batch)
-        assert many.kv_bytes_split["codebooks"] == batch * copies * 64 * (1 << 20)
-        assert many.kv_bytes_split["codes"] == batch * one.kv_bytes_split["codes"]
+    # over 32 banks each; `copies` of them (at most 32) keep each subspace's codebooks. Shared (1):
+    # 64 MiB, as AQPIM counts; replicated (every bank): 32 copies, 2 GiB.
+    c = cost(workload__context_tokens=32768, hw__pim__pq_codebook_copies=copies)
+    assert c.kv_bytes_split["codebooks"] == stored * SLICE_CODEBOOKS
+    assert c.kv_bytes_split["codes"] == 2 * 32 * 8 * (32768 - 40) * 32 * 9 / 8
+
+
+@pytest.mark.parametrize(("batch", "banks"), [(16, 2), (32, 1), (64, 1)])
+def test_pq_codebook_copies_vanish_once_slices_outnumber_banks(batch, banks):
+    # From batch 32 on, every PE already has a slice of its own: one copy whatever the placement.
+    for copies, stored in ((1, 1), (REPLICATED, banks)):
+        c = cost(workload__context_tokens=32768, workload__batch=batch, hw__pim__pq_codebook_copies=copies)
+        assert c.kv_bytes_split["codebooks"] == batch * stored * SLICE_CODEBOOKS
+
+
+def test_pq_shared_footprint_is_at_most_replicated_everywhere():
+    ctx = np.array([64, 1000, 4096, 32768, 131072])[:, None, None]
+    batch = np.array([1, 3, 16, 40])[None, :, None]
+    refresh_window = np.array([512, 1024, 4096])[None, None, :]
+    for refresh in ("static", "windowed"):
+        kw = dict(workload__context_tokens=ctx, workload__batch=batch, algo__refresh=refresh)
+        kw["algo__refresh_window_tokens"] = refresh_window
+        shared = cost(hw__pim__pq_codebook_copies=1, **kw)
+        replicated = cost(hw__pim__pq_codebook_copies=REPLICATED, **kw)
+        assert np.all(shared.kv_bytes <= replicated.kv_bytes)
+        assert np.all(shared.max_context_tokens >= replicated.max_context_tokens)
 
 
 def test_pq_windowed_refresh_keeps_a_codebook_per_window():
     slice_codebook = 512 * 128 * 2
     slices = 2 * 32 * 8
 
-    def codebooks(hw_name, ctx, refresh):
+    def codebooks(hw_name, ctx, refresh, copies=1):
         c = cost(
             hw=hw_name,
-            algo="pq",
             workload__context_tokens=ctx,
             algo__refresh=refresh,
             algo__refresh_window_tokens=1024,
+            **({"hw__pim__pq_codebook_copies": copies} if hw_name == "aqpim_hbm3" else {}),
         )
         return c.kv_bytes_split["codebooks"] / (slices * slice_codebook)
 
     # Attention on the GPU: a codebook per window of 1024 tokens.
     assert codebooks("gpu_offload_pcie", 4096, "static") == 1
     assert codebooks("gpu_offload_pcie", 4096, "windowed") == 4
-    # On PIM a slice's tokens are split over 32 banks: at 4K tokens each bank's 128 tokens sit in one
-    # window, so each bank keeps one codebook, as with static ones; at 64K each holds two whole windows.
-    assert codebooks("aqpim_hbm3", 4096, "windowed") == codebooks("aqpim_hbm3", 4096, "static") == 32
+    # On PIM a slice's tokens are split over 32 banks: at 4K tokens each window spans 8 banks. Shared:
+    # one copy a window (4); two copies: 8; replicated: each bank keeps its window's codebook (32, as
+    # many as with a static codebook). At 64K each bank holds two whole windows: 64 whatever the copies.
+    assert codebooks("aqpim_hbm3", 4096, "windowed") == 4
+    assert codebooks("aqpim_hbm3", 4096, "windowed", copies=2) == 8
+    assert codebooks("aqpim_hbm3", 4096, "windowed", REPLICATED) == codebooks(
+        "aqpim_hbm3", 4096, "static", 32
+    )
+    assert codebooks("aqpim_hbm3", 4096, "windowed", REPLICATED) == 32
+    assert codebooks("aqpim_hbm3", 65536, "windowed") == codebooks(
+        "aqpim_hbm3", 65536, "windowed", REPLICATED
+    )
     assert codebooks("aqpim_hbm3", 65536, "windowed") == 64
 
 
@@ -111,10 +143,9 @@ def test_max_context_fp16_fills_capacity_exactly():
     assert c.max_context_tokens == 32768
 
 
-def test_max_context_pq_fits_and_one_more_window_does_not():
-    c = cost(algo="pq", hw__pim__stacks=1)
-    top = int(c.max_context_tokens)
-    at = cost(algo="pq", hw__pim__stacks=1, workload__context_tokens=top)
-    over = cost(algo="pq", hw__pim__stacks=1, workload__context_tokens=top + 1)
-    assert at.fits
-    assert not over.fits
+@pytest.mark.parametrize("copies", [1, REPLICATED])
+def test_max_context_pq_fits_and_one_more_window_does_not(copies):
+    kw = dict(algo="pq", hw__pim__stacks=1, hw__pim__pq_codebook_copies=copies)
+    top = int(cost(**kw).max_context_tokens)
+    assert cost(workload__context_tokens=top, **kw).fits
+    assert not cost(workload__context_tokens=top + 1, **kw).fits

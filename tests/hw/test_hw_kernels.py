@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 from hwpoints import point
 
@@ -208,3 +209,56 @@ def test_windowed_codebooks_need_a_table_per_window_a_bank_holds():
     # one table per query head as with a static codebook; at 128K it holds 4 windows: 4 tables.
     assert table_s("windowed", 32768) == pytest.approx(table_s("static", 32768), rel=1e-12)
     assert table_s("windowed", 131072) == pytest.approx(4 * table_s("static", 131072), rel=1e-12)
+
+
+BUS_BYTES_PER_S = 8 * 16 * 2 * 32 / (4 * TCK)  # 256 pseudo-channels, a 32 B column per 4-tCK move
+REPLICATED = 1 << 20  # pq_codebook_copies above any bank count: every bank keeps its own copy
+
+
+def pq_cost(**kw):
+    return hw.evaluate(*hw.build(*point(algo="pq", **({"workload__context_tokens": 32768} | kw))))
+
+
+@pytest.mark.parametrize(
+    ("copies", "pq_value", "sets_moved"),
+    [(1, "histogram", 32), (4, "histogram", 32), (20, "histogram", 24), (1, "reconstruct", 32)],
+)
+def test_pq_shared_codebook_tables_cross_the_bus_by_hand(copies, pq_value, sets_moved):
+    # Mistral-7B, batch 1, 8 stacks: a subspace's tokens over 32 banks, `copies` of which keep its
+    # codebooks. Each copy builds its table set (4 query heads x 512 x 2 B = 4 KiB) and sends it up
+    # once; each of the 32 - copies other banks receives one: 1 + 31, 4 + 28, or 12 + 12 with 20
+    # copies (20 senders for 12 receivers). V the other way: each 4 KiB set of histograms up, sums
+    # down (reconstruct: the 512 x 4 x 2 B = 4 KiB V codebook down instead). 8 KV heads x 32 subspaces.
+    c = pq_cost(hw__pim__pq_codebook_copies=copies, hw__pim__pq_value=pq_value)
+    moved_per_layer = 8 * 32 * sets_moved * (4 * 1024 + 4 * 1024)
+    k = c.kernels["pq_table_movement"]
+    assert k.seconds == pytest.approx(32 * moved_per_layer / BUS_BYTES_PER_S * REFRESH, rel=1e-12)
+    assert k.energy_j == pytest.approx(32 * moved_per_layer * 8 * (1.01 + 1.23 + 0.5) * 1e-12, rel=1e-12)
+    assert k.bound == "internal_bw"
+
+
+def test_pq_replicated_codebooks_move_no_tables():
+    for kw in ({"hw__pim__pq_codebook_copies": REPLICATED}, {"workload__batch": 32}):
+        k = pq_cost(**kw).kernels["pq_table_movement"]
+        assert (k.seconds, k.energy_j, k.bound) == (0.0, 0.0, "none")
+
+
+def test_pq_shared_codebooks_cost_table_movement_only():
+    # Where both fit, sharing adds the table movement and takes no time off any other kernel.
+    ctx = np.array([1024, 8192, 32768, 131072])[:, None]
+    batch = np.array([1, 2, 5, 16, 32])[None, :]
+    shared = pq_cost(workload__context_tokens=ctx, workload__batch=batch, hw__pim__pq_codebook_copies=1)
+    replicated = pq_cost(
+        workload__context_tokens=ctx, workload__batch=batch, hw__pim__pq_codebook_copies=REPLICATED
+    )
+    assert np.all(shared.fits & replicated.fits)
+    assert np.all(shared.latency_s >= replicated.latency_s)
+    extra = shared.kernels["pq_table_movement"].seconds
+    assert np.allclose(shared.latency_s - replicated.latency_s, extra, rtol=1e-9, atol=0)
+    for name in ("pq_ip_table", "pq_value_accumulate", "pq_score_lookup"):
+        assert np.array_equal(shared.kernels[name].seconds, replicated.kernels[name].seconds)
+    # Only the banks with a copy build tables and multiply histograms by the codebook.
+    assert np.all(shared.kernels["pq_ip_table"].energy_j <= replicated.kernels["pq_ip_table"].energy_j)
+    assert np.all(
+        shared.kernels["pq_value_accumulate"].energy_j <= replicated.kernels["pq_value_accumulate"].energy_j
+    )

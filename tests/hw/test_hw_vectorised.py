@@ -111,3 +111,26 @@ def test_latency_and_footprint_never_fall_as_the_context_grows(preset, algo):
     assert np.all(np.diff(c.latency_s) >= 0)
     assert np.all(np.diff(c.kv_bytes) >= 0)
     assert c.latency_s[-1] > c.latency_s[0]
+
+
+@pytest.mark.parametrize("refresh", ["static", "windowed"])
+def test_pq_codebook_copies_sweep_as_a_grid_axis(refresh):
+    copies = np.array([1, 2, 8, 32, 1024])[:, None]
+    batch = np.array([1, 3, 16])[None, :]
+    kw = dict(algo="pq", algo__refresh=refresh, workload__context_tokens=16384)
+    grid = hw.evaluate(*hw.build(*point(hw__pim__pq_codebook_copies=copies, workload__batch=batch, **kw)))
+    assert np.shape(grid.kv_bytes) == (5, 3)
+    for i, j in [(0, 0), (1, 1), (3, 0), (4, 2), (2, 1)]:
+        one = hw.evaluate(
+            *hw.build(
+                *point(hw__pim__pq_codebook_copies=int(copies[i, 0]), workload__batch=int(batch[0, j]), **kw)
+            )
+        )
+        assert grid.kv_bytes[i, j] == one.kv_bytes
+        assert grid.latency_s[i, j] == pytest.approx(one.latency_s, rel=1e-12)
+        assert grid.energy_j[i, j] == pytest.approx(one.energy_j, rel=1e-12)
+        assert grid.max_context_tokens[i, j] == one.max_context_tokens
+        assert str(grid.kernels["pq_table_movement"].bound[i, j]) == one.kernels["pq_table_movement"].bound
+    # More copies: never less footprint, never more table movement.
+    assert np.all(np.diff(grid.kv_bytes, axis=0) >= 0)
+    assert np.all(np.diff(grid.kernels["pq_table_movement"].seconds, axis=0) <= 0)
