@@ -38,7 +38,16 @@ def _axes(objectives: Sequence[Objective]) -> tuple[Objective, Objective | None,
 
 def _label(o: Objective) -> str:
     arrow = "↑" if o.direction == "maximize" else "↓"
-    return f"{o.name} ({o.key}{', ' + o.unit if o.unit else ''}) {arrow}"
+    unit = DISPLAY_UNITS[o.unit][0] if o.unit in DISPLAY_UNITS else o.unit
+    return f"{o.name} ({o.key}{', ' + unit if unit else ''}) {arrow}"
+
+
+DISPLAY_UNITS = {"s": ("ms", 1e3), "B": ("GiB", 2.0**-30), "J": ("mJ", 1e3)}
+"""Units the axes show instead of the stored SI unit (plotly would write 1.2e9 bytes as "1.2B")."""
+
+
+def _shown(o: Objective, values: pd.Series) -> pd.Series:
+    return values * DISPLAY_UNITS[o.unit][1] if o.unit in DISPLAY_UNITS else values
 
 
 def _hover(df: pd.DataFrame, objectives: Sequence[Objective]) -> list[str]:
@@ -82,8 +91,8 @@ def pareto_figure(df: pd.DataFrame, objectives: Sequence[Objective], title: str)
         if len(part):
             fig.add_trace(
                 go.Scatter(
-                    x=part[x_col],
-                    y=part[y.name],
+                    x=part[x_col] if x is None else _shown(x, part[x_col]),
+                    y=_shown(y, part[y.name]),
                     mode="markers",
                     name=name,
                     marker={"color": "lightgrey", "symbol": symbol, "size": 7},
@@ -96,15 +105,15 @@ def pareto_figure(df: pd.DataFrame, objectives: Sequence[Objective], title: str)
         marker: dict = {"size": 11, "line": {"width": 1, "color": "black"}}
         if color is not None:
             marker.update(
-                color=front[color.name],
+                color=_shown(color, front[color.name]),
                 colorscale="Viridis",
                 showscale=True,
                 colorbar={"title": {"text": _label(color)}},
             )
         fig.add_trace(
             go.Scatter(
-                x=front[x_col],
-                y=front[y.name],
+                x=front[x_col] if x is None else _shown(x, front[x_col]),
+                y=_shown(y, front[y.name]),
                 mode="markers",
                 name="Pareto set",
                 marker=marker,
