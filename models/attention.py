@@ -68,7 +68,8 @@ def reference_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_pos
 def fidelity_metrics(out: torch.Tensor, p: torch.Tensor, ref_out: torch.Tensor, ref_p: torch.Tensor,
                      topk: int) -> dict[str, float]:
     """Means over every (batch, head, query) of: relative output error, output cosine, KL(ref || approx)
-    of the attention distribution, and recall of the reference top-k keys among the approximate top-k."""
+    of the attention distribution, and recall of the reference top-k keys among the approximate top-k;
+    attn_loss = attn_kl + rel_err^2 combines the key-side and value-side errors."""
     err = (out - ref_out).norm(dim=-1) / ref_out.norm(dim=-1).clamp_min(1e-12)
     cos = torch.nn.functional.cosine_similarity(out, ref_out, dim=-1)
     kl = (ref_p * (ref_p.clamp_min(1e-30).log() - p.clamp_min(1e-30).log())).sum(-1)
@@ -77,10 +78,13 @@ def fidelity_metrics(out: torch.Tensor, p: torch.Tensor, ref_out: torch.Tensor, 
     top = p.topk(k, dim=-1).indices
     hit = (ref_top[..., :, None] == top[..., None, :]).any(-1).float().mean(-1)
     rel_err = err.mean().item()
+    attn_kl = kl.clamp_min(0).mean().item()
     return {
+        # key side (attention distribution) + value side (output error): ranks points like full-mode KL
+        "attn_loss": attn_kl + rel_err**2,
         "rel_err": rel_err,
         "attn_snr_db": -20.0 * math.log10(max(rel_err, 1e-12)),
         "cosine": cos.mean().item(),
-        "attn_kl": kl.clamp_min(0).mean().item(),
+        "attn_kl": attn_kl,
         "topk_recall": hit.mean().item(),
     }

@@ -11,7 +11,7 @@ from typing import Any
 from .errors import SpecError
 
 REFRESH_POLICIES = ("static", "windowed", "online")
-METRICS = ("attn_snr_db", "cosine", "neg_rel_err", "neg_attn_kl", "topk_recall")
+METRICS = ("neg_attn_loss", "attn_snr_db", "cosine", "neg_rel_err", "neg_attn_kl", "topk_recall")
 FULL_METRICS = ("neg_kl", "neg_ppl_ratio")
 
 
@@ -94,10 +94,10 @@ class ProxySpec:
     layers: tuple[int, ...] = ()  # quick mode: layers scored (empty: all)
     queries_per_seq: int = 32  # quick mode: last decode positions scored per sequence
     kmeans_train_tokens: int = 0  # >0: k-means trains on this many sampled tokens (speed)
-    kmeans_tol: float = 0.0  # stop when fewer than this fraction of assignments change
+    kmeans_tol: float = 0.01  # stop when at most this fraction of assignments changes
     topk: int = 8
     pq_layout: str = "contiguous"  # PQ subvectors without channel sorting: contiguous | paired
-    metric: str = "attn_snr_db"
+    metric: str = "neg_attn_loss"
     seed: int = 0
     cache_dir: str = ".cache/pimdse"
     result_cache: bool = True

@@ -25,4 +25,6 @@ def test_dse_eval_reports_the_proxy_score(tiny_proxy: dict, algo_cfg) -> None:
     expected = models.score(algo_cfg("uniform", bits=3), tiny_proxy)
     assert expected.cached  # the subprocess's result was reused across processes
     assert reported == expected.to_dict()
-    assert reported["name"] == "attn_snr_db" and 10 < reported["value"] < 60
+    m = reported["metrics"]
+    assert reported["name"] == "neg_attn_loss" and -1 < reported["value"] < -1e-4
+    assert reported["value"] == -(m["attn_kl"] + m["rel_err"] ** 2)
