@@ -1,7 +1,8 @@
 """Algorithm points shared by the proxy benchmarks: PQ (m, K, refresh, accuracy fixes) and uniform bits.
 
 Each point is (label, algo dict overriding conf/algo/<name>.yaml). bits_per_element() gives the code
-bits a KV element costs (scales and codebooks excluded), which groups points the bits alone cannot rank.
+bits a KV element costs (scales and codebooks excluded; cluster-sparse keeps FP16), which groups points
+the bits alone cannot rank.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ POINTS: list[tuple[str, dict[str, Any]]] = [
     ("uniform 4b g128", algo("uniform", bits=4, group_size=128)),
     # 8 bits
     ("uniform 8b g32", algo("uniform", bits=8)),
+    # cluster-sparse (FP16 values, fewer tokens read)
+    ("cluster_sparse budget 128", algo("cluster_sparse", token_budget=128)),
+    ("cluster_sparse budget 256", algo("cluster_sparse", token_budget=256)),
+    ("cluster_sparse budget 512", algo("cluster_sparse", token_budget=512)),
 ]
 
 ABLATION = [(f"pq s{s} K{k} {tag}", pq(s, k, importance_weighted=imp, channel_sort=srt))
