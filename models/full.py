@@ -20,12 +20,12 @@ from .attention import compressed_attention
 from .capture import CaptureKey, load_capture
 from .compress import CompressContext, compress
 from .llama import LlamaWeights, forward, logits
-from .quick import QuickResult, channel_perms
+from .quick import ModeResult, channel_perms
 from .runtime import get_model
 from .spec import AlgoSpec, PQSpec, ProxySpec
 
 
-def score_full(algo: AlgoSpec, spec: ProxySpec) -> QuickResult:
+def score_full(algo: AlgoSpec, spec: ProxySpec) -> ModeResult:
     cap = load_capture(spec, CaptureKey("eval", (), decode_queries=False))
     model = get_model(spec.model)
     w = model.weights
@@ -56,7 +56,7 @@ def score_full(algo: AlgoSpec, spec: ProxySpec) -> QuickResult:
     ids = cap["ids"].to(dev)
     past = [(k[:, i, :, :p].to(dev), v[:, i, :, :p].to(dev)) for i in range(n_layers)]
     hidden = forward(w, ids[:, p:], past=past, attend=attend)
-    return QuickResult(next_token_metrics(w, hidden[:, :-1], cap["hidden"][:, :-1].to(dev), ids[:, p + 1:]),
+    return ModeResult(next_token_metrics(w, hidden[:, :-1], cap["hidden"][:, :-1].to(dev), ids[:, p + 1:]),
                        refreshes[0])
 
 

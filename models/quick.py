@@ -25,7 +25,9 @@ _PERMS: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # per process, over t
 
 
 @dataclass
-class QuickResult:
+class ModeResult:
+    """What a scoring mode (quick or full) returns: every metric, and refreshes per codebook."""
+
     metrics: dict[str, float]
     refreshes: int
 
@@ -66,7 +68,7 @@ def context_for(algo: AlgoSpec, spec: ProxySpec, layers: tuple[int, ...], q_tail
                            spec.kmeans_train_tokens, spec.kmeans_tol)
 
 
-def score_quick(algo: AlgoSpec, spec: ProxySpec) -> QuickResult:
+def score_quick(algo: AlgoSpec, spec: ProxySpec) -> ModeResult:
     cap = load_capture(spec, CaptureKey("eval", spec.layers))
     layers = tuple(int(i) for i in cap["layers"])
     k, v = cap["k"].flatten(0, 1), cap["v"].flatten(0, 1)  # [S*Y, G, L, d]
@@ -77,4 +79,4 @@ def score_quick(algo: AlgoSpec, spec: ProxySpec) -> QuickResult:
     comp = compress(algo, k, v, context_for(algo, spec, layers, q_tail, k.shape[0]))
     out, p = compressed_attention(q, k, v, comp.k_hat, comp.v_hat, q_pos, comp.region, comp.read(q, q_pos))
     ref_out, ref_p = reference_attention(q, k, v, q_pos)
-    return QuickResult(fidelity_metrics(out, p, ref_out, ref_p, spec.topk), comp.refreshes)
+    return ModeResult(fidelity_metrics(out, p, ref_out, ref_p, spec.topk), comp.refreshes)
