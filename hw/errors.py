@@ -13,4 +13,11 @@ class SpecError(ValueError):
         self.path = path
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{path}={value!r}: {allowed}")
+        super().__init__(f"{path}={_show(value)}: {allowed}")
+
+
+def _show(value: object) -> str:
+    """The value as the user wrote it: specs hold numbers as floats, but 3.0 was typed as 3."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)

@@ -87,9 +87,8 @@ def build_kv_format(cfg: Mapping[str, Any], model: ModelShape) -> KvFormat:
         )
     if name == "pq":
         s = number(cfg, "subvector_dim", "algo", ge=1, integer=True)
-        require(
-            model.head_dim % s == 0, "algo.subvector_dim", s, f"must divide model.head_dim ({model.head_dim})"
-        )
+        allowed = f"must divide model.head_dim ({model.head_dim:g})"
+        require(model.head_dim % s == 0, "algo.subvector_dim", s, allowed)
         return PqKv(
             subvector_dim=s,
             n_centroids=number(cfg, "n_centroids", "algo", ge=2, integer=True),

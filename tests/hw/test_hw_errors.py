@@ -9,11 +9,11 @@ import hw
 @pytest.mark.parametrize(
     ("overrides", "field", "allowed"),
     [
-        ({"hw__pim__stacks": 0}, "hw.pim.stacks=0.0", ">= 1"),
+        ({"hw__pim__stacks": 0}, "hw.pim.stacks=0", ">= 1"),
         ({"hw__pim__stack": 4}, "hw.pim.stack=4", "unknown field; known: "),
         ({"hw__pim__pe__bank__lane": 8}, "hw.pim.pe.bank.lane=8", "unknown field; known: "),
-        ({"hw__pim__banks_per_group": -4}, "hw.pim.banks_per_group=-4.0", ">= 1"),
-        ({"hw__pim__capacity_bytes_per_stack": 0}, "hw.pim.capacity_bytes_per_stack=0.0", "> 0"),
+        ({"hw__pim__banks_per_group": -4}, "hw.pim.banks_per_group=-4", ">= 1"),
+        ({"hw__pim__capacity_bytes_per_stack": 0}, "hw.pim.capacity_bytes_per_stack=0", "> 0"),
         (
             {"hw__pim__attention_pe": "bank_group"},
             "hw.pim.attention_pe='bank_group'",
@@ -21,31 +21,31 @@ import hw
         ),
         (
             {"hw__pim__pe__bank__banks_per_pe": 64},
-            "hw.pim.pe.bank.banks_per_pe=64.0",
+            "hw.pim.pe.bank.banks_per_pe=64",
             "banks of one pseudo-channel",
         ),
         (
             {"hw__pim__timings__t_ras_cycles": 70},
-            "hw.pim.timings.t_rc_cycles=63.0",
+            "hw.pim.timings.t_rc_cycles=63",
             "t_ras_cycles + t_rp_cycles",
         ),
-        ({"hw__pim__timings__t_ccd_l_cycles": 1}, "hw.pim.timings.t_ccd_l_cycles=1.0", ">= t_ccd_s_cycles"),
-        ({"hw__pim__timings__t_rfc_cycles": 6000}, "hw.pim.timings.t_refi_cycles=5070.0", "> t_rfc_cycles"),
-        ({"hw__pim__pq_codebook_copies": 0}, "hw.pim.pq_codebook_copies=0.0", ">= 1"),
+        ({"hw__pim__timings__t_ccd_l_cycles": 1}, "hw.pim.timings.t_ccd_l_cycles=1", ">= t_ccd_s_cycles"),
+        ({"hw__pim__timings__t_rfc_cycles": 6000}, "hw.pim.timings.t_refi_cycles=5070", "> t_rfc_cycles"),
+        ({"hw__pim__pq_codebook_copies": 0}, "hw.pim.pq_codebook_copies=0", ">= 1"),
         ({"hw__pim__pq_codebook_copies": 2.5}, "hw.pim.pq_codebook_copies=2.5", "must be an integer"),
         ({"hw__pim__pq_codebook_copies": "shared"}, "hw.pim.pq_codebook_copies='shared'", "number"),
         ({"hw__gpu__flops_efficiency": 1.5}, "hw.gpu.flops_efficiency=1.5", "<= 1"),
         ({"hw__gpu__peak_flops": "fast"}, "hw.gpu.peak_flops='fast'", "number"),
         ({"hw__mapping__attention": "cpu"}, "hw.mapping.attention='cpu'", "gpu, pim, xbar, none"),
         ({"hw__mapping__kv_home": "gpu"}, "hw.mapping.kv_home='gpu'", "attention on pim needs kv_home: pim"),
-        ({"algo__subvector_dim": 3}, "algo.subvector_dim=3.0", "must divide model.head_dim"),
+        ({"algo__subvector_dim": 3}, "algo.subvector_dim=3", "must divide model.head_dim"),
         ({"model__op_weight_bits": {"lm_heads": 16}}, "model.op_weight_bits.lm_heads=16", "unknown field"),
-        ({"model__op_weight_bits": {"lm_head": 0}}, "model.op_weight_bits.lm_head=0.0", "> 0"),
-        ({"algo__n_centroids": 1}, "algo.n_centroids=1.0", ">= 2"),
+        ({"model__op_weight_bits": {"lm_head": 0}}, "model.op_weight_bits.lm_head=0", "> 0"),
+        ({"algo__n_centroids": 1}, "algo.n_centroids=1", ">= 2"),
         ({"algo__refresh": "sometimes"}, "algo.refresh='sometimes'", "static, windowed, online"),
         ({"algo__name": "lz4"}, "algo.name='lz4'", "fp16, uniform, pq, cluster_sparse"),
-        ({"model__n_kv_heads": 5}, "model.n_kv_heads=5.0", "must divide n_q_heads"),
-        ({"workload__context_tokens": 0}, "workload.context_tokens=0.0", ">= 1"),
+        ({"model__n_kv_heads": 5}, "model.n_kv_heads=5", "must divide n_q_heads"),
+        ({"workload__context_tokens": 0}, "workload.context_tokens=0", ">= 1"),
         ({"workload__batch": 1.5}, "workload.batch=1.5", "integer"),
     ],
 )
@@ -67,7 +67,7 @@ def test_pe_at_a_placement_the_device_lacks_is_rejected():
 
 
 def test_a_grid_reports_the_first_bad_element():
-    with pytest.raises(hw.SpecError, match=r"^hw\.pim\.stacks=0\.0"):
+    with pytest.raises(hw.SpecError, match=r"^hw\.pim\.stacks=0:"):
         import numpy as np
 
         hw.build(*point(hw__pim__stacks=np.array([4, 0, 2])))
