@@ -37,10 +37,14 @@ def channel_perms(spec: ProxySpec, layers: tuple[int, ...], s: int) -> tuple[tor
     key = CaptureKey("calib", layers)
     memo = f"perm-{key.digest(spec)}-s{s}-seed{spec.seed}-v{SORT_VERSION}"
     path = Path(spec.cache_dir) / "activations" / f"{memo}.safetensors"
-    if memo not in _PERMS and path.exists():
-        saved = load_file(str(path))
-        _PERMS[memo] = (saved["k"], saved["v"])
-    if memo not in _PERMS:
+    if memo in _PERMS:
+        return _PERMS[memo]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):  # concurrent workers sort once; readers never see a partial file
+        if path.exists():
+            saved = load_file(str(path))
+            _PERMS[memo] = (saved["k"], saved["v"])
+            return _PERMS[memo]
         cal = load_capture(spec, key)
         sc, y, g, length, d = cal["k"].shape
         q = cal["q_dec"] if "q_dec" in cal else cal["q_tail"]  # [Sc, Y, H, T, d]
@@ -50,9 +54,10 @@ def channel_perms(spec: ProxySpec, layers: tuple[int, ...], s: int) -> tuple[tor
         for name, weight in (("k", q_pow), ("v", None)):
             flat = cal[name].permute(1, 2, 0, 3, 4).reshape(y * g, sc * length, d)
             perms.append(calibrated_sort(flat, s, weight, spec.seed).view(y, g, d))
+        tmp = path.with_suffix(".tmp")
+        save_file({"k": perms[0], "v": perms[1]}, str(tmp))
+        tmp.replace(path)
         _PERMS[memo] = (perms[0], perms[1])
-        with FileLock(str(path) + ".lock"):
-            save_file({"k": perms[0], "v": perms[1]}, str(path))
     return _PERMS[memo]
 
 
