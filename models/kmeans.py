@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-_CHUNK_ELEMS = 1 << 24  # distance-matrix elements per chunk (64 MiB of float32)
+_CHUNK_ELEMS = 1 << 20  # distance-matrix elements per chunk: 4 MiB of float32 stays in cache for the
+# argmin (3x faster than 64 MiB chunks at K = 512 on this CPU; same codes)
 
 
 @dataclass(frozen=True)
