@@ -14,19 +14,12 @@ channels of one stack, as the LM head of a one-layer model alone on PIM. `--no-r
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 import hw
+from hw.presets import load_preset as load
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
 NOTHING = {"qkv_proj": "none", "attention": "none", "o_proj": "none", "ffn": "none", "lm_head": "none"}
 
-
-def load(group: str, name: str) -> dict[str, Any]:
-    return yaml.safe_load((CONF / group / f"{name}.yaml").read_text())
 
 
 def configs(args: argparse.Namespace) -> tuple[dict, dict, dict, dict]:

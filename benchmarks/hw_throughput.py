@@ -14,19 +14,14 @@ import argparse
 import copy
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
-import yaml
 
 import hw
+from hw.presets import load_preset as load
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
 WIDTHS = (19, 16, 9, 13, 17, 11)
 
-
-def load(group: str, name: str) -> dict:
-    return yaml.safe_load((CONF / group / f"{name}.yaml").read_text())
 
 
 def grid_axes(points: int) -> dict[str, np.ndarray]:

@@ -8,16 +8,14 @@ in conf/hw are used as they are, with the overrides printed beside each row.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 import hw
 from hw import dram
 from hw.energy import read_pj_per_bit
+from hw.presets import load_preset as load
+from hw.presets import preset_parts
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
 GIB = 1 << 30
 
 
@@ -26,21 +24,9 @@ def row(*cells: object) -> None:
     print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
-def load(group: str, name: str) -> dict[str, Any]:
-    return yaml.safe_load((CONF / group / f"{name}.yaml").read_text())
-
-
 def point(hw_name: str, algo: str, model: str, **overrides: Any) -> hw.Cost:
     """Cost one point; overrides are dotted paths like 'hw.pim.stacks' (as on the pimdse command line)."""
-    parts = {"hw": load("hw", hw_name), "algo": load("algo", algo), "model": load("model", model)}
-    parts["workload"] = load("workload", "default")
-    for dotted, value in overrides.items():
-        keys = dotted.split(".")
-        node = parts[keys[0]]
-        for key in keys[1:-1]:
-            node = node[key]
-        node[keys[-1]] = value
-    return hw.evaluate(*hw.build(parts["hw"], parts["algo"], parts["model"], parts["workload"]))
+    return hw.evaluate(*hw.build(*preset_parts(hw_name, algo, model, overrides)))
 
 
 def internal_bandwidth() -> None:
