@@ -42,6 +42,8 @@ class Rule:
     spec: type | None = None  # the nested spec of a section / of each entry of sections
     keys: tuple[str, ...] = ()  # sections: the allowed entry names (empty: any)
     default_doc: str = ""  # how a default computed from other fields is derived
+    as_float: bool = False  # integer numbers are kept as floats (for float-only arithmetic downstream)
+    name_field: str = ""  # sections: the entry spec's field that receives the entry's name
 
     def allowed(self) -> str:
         """What the key accepts, in words (the schema's `allowed` column)."""
@@ -79,9 +81,11 @@ def number(
     le: float | None = None,
     integer: bool = False,
     default_doc: str = "",
+    as_float: bool = False,
 ) -> Any:
-    """A finite number (or numpy array of them) within the bounds; `integer` ones read as int."""
-    rule = Rule("number", doc, unit, gt, ge, le, integer, default_doc=default_doc)
+    """A finite number (or numpy array of them) within the bounds; `integer` ones read as int
+    (as float with `as_float`: whole numbers for arithmetic that must stay in floating point)."""
+    rule = Rule("number", doc, unit, gt, ge, le, integer, default_doc=default_doc, as_float=as_float)
     return _field(rule, default)
 
 
@@ -107,9 +111,10 @@ def section(doc: str, spec: type, *, optional: bool = False, default: Any = MISS
     return _field(Rule("section", doc, spec=spec, optional=optional), default)
 
 
-def sections(doc: str, spec: type, *, keys: tuple[str, ...] = ()) -> Any:
-    """A mapping of names (from `keys`, when given) to nested mappings, each read into `spec`."""
-    return _field(Rule("sections", doc, spec=spec, keys=tuple(keys)), MISSING)
+def sections(doc: str, spec: type, *, keys: tuple[str, ...] = (), name_field: str = "") -> Any:
+    """A mapping of names (from `keys`, when given) to nested mappings, each read into `spec`
+    (whose field `name_field`, when given, receives the entry's name)."""
+    return _field(Rule("sections", doc, spec=spec, keys=tuple(keys), name_field=name_field), MISSING)
 
 
 def integers(doc: str, *, ge: float | None = None, le: float | None = None, default: tuple = ()) -> Any:
@@ -153,8 +158,13 @@ def reject_unknown(cfg: Mapping[str, Any], path: str, known: Any) -> None:
             raise SpecError(f"{path}.{key}", cfg[key], f"unknown key; known: {', '.join(known)}")
 
 
-def build(cls: type, cfg: Any, path: str) -> Any:
-    """Read the mapping `cfg` into spec class `cls`; raise SpecError naming `path.<key>`."""
+def build(cls: type, cfg: Any, path: str, **given: Any) -> Any:
+    """Read the mapping `cfg` into spec class `cls`; raise SpecError naming `path.<key>`.
+
+    `given` supplies fields that are not config keys (e.g. the model a workload runs). A spec may
+    define a classmethod `derive(kw, path) -> kw` that receives the keys read (absent ones left out)
+    and adds defaults computed from other keys, raising SpecError when given keys conflict.
+    """
     cfg = mapping(cfg, path)
     fields = config_fields(cls)
     reject_unknown(cfg, path, [f.name for f, _ in fields])
@@ -168,7 +178,10 @@ def build(cls: type, cfg: Any, path: str) -> Any:
                 kw[f.name] = None
             continue
         kw[f.name] = read(rule, cfg[f.name], full)
-    obj = cls(**kw)
+    derive = getattr(cls, "derive", None)
+    if derive is not None:
+        kw = derive(kw, path)
+    obj = cls(**kw, **given)
     check = getattr(obj, "check", None)
     if check is not None:
         check(path)
@@ -180,7 +193,8 @@ def read(rule: Rule, raw: Any, full: str) -> Any:
     if rule.kind == "number":
         return read_number(raw, full, rule)
     if rule.kind == "choice":
-        if isinstance(raw, bool) or raw not in rule.options:
+        # An array is no option (and `in` would ask it for one truth value).
+        if isinstance(raw, bool | np.ndarray) or raw not in rule.options:
             raise SpecError(full, raw, f"must be one of {', '.join(str(o) for o in rule.options)}")
         return raw
     if rule.kind == "flag":
@@ -199,7 +213,11 @@ def read(rule: Rule, raw: Any, full: str) -> Any:
         entries = mapping(raw, full)
         if rule.keys:
             reject_unknown(entries, full, rule.keys)
-        return {str(k): build(rule.spec, v, f"{full}.{k}") for k, v in entries.items()}
+        name = rule.name_field
+        return {
+            str(k): build(rule.spec, v, f"{full}.{k}", **({name: str(k)} if name else {}))
+            for k, v in entries.items()
+        }
     if rule.kind == "integers":
         return read_integers(raw, full, rule)
     raise AssertionError(f"unknown rule kind {rule.kind}")
@@ -228,7 +246,7 @@ def read_number(raw: Any, full: str, rule: Rule) -> Num:
         except OverflowError:
             raise SpecError(full, raw, "must be a finite number") from None
         x = _scalar(x, full, rule)
-        return int(x) if rule.integer else x
+        return int(x) if rule.integer and not rule.as_float else x
     try:
         arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
@@ -247,7 +265,7 @@ def read_number(raw: Any, full: str, rule: Rule) -> Num:
             raise SpecError(full, first_bad(arr, bad), allowed)
     if arr.ndim:
         return arr
-    return int(arr) if rule.integer else float(arr)
+    return int(arr) if rule.integer and not rule.as_float else float(arr)
 
 
 def _scalar(x: float, full: str, rule: Rule) -> float:
