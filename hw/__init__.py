@@ -11,7 +11,11 @@ from hw.cost import Cost
 from hw.energy import COMPONENTS as ENERGY_COMPONENTS
 from hw.errors import SpecError
 from hw.evaluate import evaluate
-from hw.kv_format import ClusterSparseKv, Fp16Kv, KvFormat, PqKv, UniformKv
+from hw.formats import FORMATS, KvFormat
+from hw.formats.cluster_sparse import ClusterSparseKv
+from hw.formats.fp16 import Fp16Kv
+from hw.formats.pq import PqKv
+from hw.formats.uniform import UniformKv
 from hw.model_shape import ModelShape, load_hf_config, model_dict_from_hf_config
 from hw.roofline import KernelCost
 from hw.system import System
@@ -21,6 +25,7 @@ __all__ = [
     "ClusterSparseKv",
     "Cost",
     "ENERGY_COMPONENTS",
+    "FORMATS",
     "Fp16Kv",
     "KernelCost",
     "KvFormat",

@@ -6,18 +6,18 @@ import dataclasses
 
 import numpy as np
 
+from hw.capacity import weights_fit
 from hw.cost import Cost
+from hw.errors import check_result
 from hw.fields import Num
-from hw.footprint import fp_tokens, kv_footprint, max_context_tokens
-from hw.kernels import attention, cluster, dense, gpu_attention, pq, xbar
+from hw.footprint import max_context_tokens
+from hw.formats import KvFormat
+from hw.kernels import attention, dense, gpu_attention, xbar
 from hw.kernels.step import Step
-from hw.kv_format import ClusterSparseKv, Fp16Kv, KvFormat, PqKv, UniformKv
 from hw.model_shape import WEIGHT_OPERATORS
 from hw.roofline import KernelCost
 from hw.system import System
 from hw.workload import Workload
-
-FP16_BYTES = 2
 
 
 def resident_weight_bytes(step: Step, device: str) -> Num:
@@ -41,18 +41,6 @@ def kv_capacity_bytes(step: Step) -> Num:
     return step.pim.capacity_bytes - resident_weight_bytes(step, "pim")
 
 
-def gpu_prefill_s(step: Step) -> Num:
-    """GPU time of the prefill that PIM clustering can hide behind (compute roofline); 0 when the
-    system does not let the PIM cluster during the prefill (`mapping.prefill_overlap: false`)."""
-    if not step.system.mapping.prefill_overlap:
-        return 0.0
-    m, gpu = step.model, step.system.gpu
-    per_layer = m.qkv_params_per_layer + m.o_params_per_layer + m.ffn_params_per_layer
-    flops = 2 * m.n_layers * per_layer * step.batch * step.context
-    flops = flops + 2 * m.n_layers * step.q_heads_total * step.context**2 * m.head_dim  # causal q.K and p.V
-    return flops / (gpu.peak_flops * gpu.flops_efficiency)
-
-
 def projections(step: Step) -> dict[str, KernelCost]:
     """Weight operators on their mapped devices (operators mapped to "none" are left out)."""
     m = step.model
@@ -66,49 +54,18 @@ def projections(step: Step) -> dict[str, KernelCost]:
     return {op: dense.projection(step, op, *p) for op, p in params.items() if devices[op] != "none"}
 
 
-def stored_bytes_per_vector(kv: KvFormat, head_dim: Num) -> Num:
-    """Bytes one new K or V vector takes once stored (codes for compressed formats)."""
-    if isinstance(kv, UniformKv):
-        return head_dim * kv.bits / 8
-    if isinstance(kv, PqKv):
-        return head_dim / kv.subvector_dim * kv.code_bits / 8
-    return head_dim * FP16_BYTES
-
-
 def pim_attention(step: Step) -> dict[str, KernelCost]:
-    """Attention kernels when the KV lives in PIM and attention runs there, by KV format."""
-    kv, ctx = step.kv, step.context
-    kernels: dict[str, KernelCost] = {
+    """Attention kernels when the KV lives in PIM and attention runs there: the GPU <-> PIM link,
+    the new vectors written as stored, the format's own kernels, then the score/softmax round trip
+    and data movement they need."""
+    kv = step.kv
+    own = kv.pim_attention(step)
+    return {
         "link_gpu_pim": attention.gpu_pim_link(step),
-        "kv_append": attention.kv_append(step, stored_bytes_per_vector(kv, step.model.head_dim)),
+        "kv_append": attention.kv_append(step, kv.stored_bytes_per_vector(step.model.head_dim)),
+        **own.kernels,
+        **attention.softmax_and_movement(step, own.softmax_scores, own.moved_bytes, own.output_dims_per_pe),
     }
-    if isinstance(kv, Fp16Kv):
-        kernels |= attention.pim_dense_attention(step, ctx, FP16_BYTES, 1.0)
-        kernels |= attention.softmax_and_movement(step, step.q_heads_total * ctx, 0.0)
-        return kernels
-    fp = fp_tokens(kv, ctx)
-    kernels["attn_fp_tokens"] = attention.fp_token_attention(step, fp)
-    rest = ctx - fp
-    if isinstance(kv, UniformKv):
-        bytes_per_elem = kv.bits / 8 + 2 * kv.scale_bytes / kv.group_size
-        ops_per_mac = 1.0 if step.attention_pe.int_mac else 2.0  # FP16-only PEs dequantise first
-        kernels |= attention.pim_dense_attention(step, rest, bytes_per_elem, ops_per_mac)
-        kernels |= attention.softmax_and_movement(step, step.q_heads_total * ctx, 0.0)
-        return kernels
-    if isinstance(kv, PqKv):
-        pq_kernels, partial_bytes = pq.pq_attention(step, kv, rest, gpu_prefill_s(step))
-        kernels |= pq_kernels
-        kernels |= attention.softmax_and_movement(
-            step, step.q_heads_total * ctx, partial_bytes, kv.subvector_dim
-        )
-        return kernels
-    assert isinstance(kv, ClusterSparseKv)
-    cs_kernels, read_tokens, scored = cluster.cluster_attention(step, kv, rest, gpu_prefill_s(step))
-    kernels |= cs_kernels
-    kernels |= attention.softmax_and_movement(
-        step, step.q_heads_total * (read_tokens + fp), scored * FP16_BYTES
-    )
-    return kernels
 
 
 def _scale_context(step: Step, fraction: Num) -> Step:
@@ -116,24 +73,15 @@ def _scale_context(step: Step, fraction: Num) -> Step:
     return dataclasses.replace(step, workload=wl)
 
 
-def codebook_layout(step: Step) -> tuple[Num, Num]:
-    """(banks holding one PQ slice's subspace, codebook copies among them): PQ attention on PIM
-    spreads tokens over the banks; elsewhere a slice keeps one codebook."""
-    kv = step.kv
-    if isinstance(kv, PqKv) and step.system.mapping.devices["attention"] == "pim":
-        return pq.subspace_banks(step, kv), step.pim.pq_codebook_copies
-    return 1.0, 1.0
-
-
 def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     """Cost one decode step of `workload` on `system` with KV format `kv` (pure; broadcasts grids)."""
     step = Step(system=system, kv=kv, workload=workload)
     where = system.mapping.devices["attention"]
-    layout = codebook_layout(step)
-    fp = kv_footprint(kv, step.model, step.context, step.batch, *layout)
+    layout = kv.codebook_layout(step)
+    fp = kv.footprint(step.model, step.context, step.batch, layout)
     total = fp.total
     capacity = kv_capacity_bytes(step)
-    fits = total <= capacity
+    fits = (total <= capacity) & weights_fit(system, step.model)
     if system.xbar is not None:
         fits = fits & (xbar.tiles_needed(step) <= system.xbar.tiles)
     home = system.mapping.kv_home
@@ -158,13 +106,13 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
         kv_bytes_split={"codes": fp.codes, "codebooks": fp.codebooks, "full_precision": fp.full_precision},
         fits=fits,
         spill_bytes=spill,
-        max_context_tokens=max_context_tokens(kv, step.model, step.batch, capacity, *layout),
+        max_context_tokens=max_context_tokens(kv, step.model, step.batch, capacity, layout),
         kernels=kernels,
         pim_capacity_bytes=0.0 if system.pim is None else system.pim.capacity_bytes,
         pe_area_mm2=0.0 if system.pim is None else system.pim.stacks * system.pim.pe_area_mm2_per_stack,
         static_energy_j=static_j,
     )
-    return broadcast_cost(cost)
+    return check_result(broadcast_cost(cost))
 
 
 def broadcast_cost(cost: Cost) -> Cost:

@@ -164,9 +164,22 @@ def pim_bulk(step: Step, data_bytes: Num, macs: Num, passes: Num = 1.0) -> tuple
     return seconds, combine(energy, ops_energy(macs, pe.energy_pj_per_mac))
 
 
-def amortised_prefill(step: Step, seconds: Num, energy: Parts, gpu_prefill_s: Num) -> KernelCost:
-    """Prefill-time PIM work spread over the decode steps; only what outlasts the GPU prefill shows."""
-    exposed = np.maximum(0.0, seconds - gpu_prefill_s)
+def gpu_prefill_s(step: Step) -> Num:
+    """GPU time of the prefill that PIM clustering can hide behind (compute roofline); 0 when the
+    system does not let the PIM cluster during the prefill (`mapping.prefill_overlap: false`)."""
+    if not step.system.mapping.prefill_overlap:
+        return 0.0
+    m, gpu = step.model, step.system.gpu
+    per_layer = m.qkv_params_per_layer + m.o_params_per_layer + m.ffn_params_per_layer
+    flops = 2 * m.n_layers * per_layer * step.batch * step.context
+    flops = flops + 2 * m.n_layers * step.q_heads_total * step.context**2 * m.head_dim  # causal q.K and p.V
+    return flops / (gpu.peak_flops * gpu.flops_efficiency)
+
+
+def amortised_prefill(step: Step, seconds: Num, energy: Parts) -> KernelCost:
+    """Prefill-time PIM work spread over the decode steps; only what outlasts the GPU prefill
+    (`gpu_prefill_s`) shows."""
+    exposed = np.maximum(0.0, seconds - gpu_prefill_s(step))
     steps = step.workload.decode_steps
     return KernelCost.of(
         exposed / steps,

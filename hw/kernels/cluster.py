@@ -1,4 +1,4 @@
-"""STARC cluster-sparse attention on PIM (arXiv 2505.05772; DOMAIN.md section 2).
+"""STARC cluster-sparse attention on PIM (arXiv 2505.05772).
 
 Keys are clustered after prefill; each cluster (cluster_tokens tokens) is stored contiguously and
 aligned to DRAM rows. A decode step scores q against every centroid, selects whole clusters until
@@ -14,33 +14,26 @@ import numpy as np
 from hw import dram
 from hw.energy import combine, ops_energy, read_energy, scale
 from hw.fields import Num
-from hw.kernels.attention import (
-    FP16_BYTES,
-    amortised_prefill,
-    fp_token_attention,
-    pim_bulk,
-    pim_gemv_phase,
-    query_passes,
-)
+from hw.kernels.attention import FP16_BYTES, amortised_prefill, pim_bulk, pim_gemv_phase, query_passes
 from hw.kernels.step import Step
-from hw.kv_format import ClusterSparseKv
 from hw.roofline import BOUND, KernelCost
+from spec.algo import ClusterSparse
 
 
-def buffer_tokens(kv: ClusterSparseKv, tokens: Num) -> Num:
+def buffer_tokens(kv: ClusterSparse, tokens: Num) -> Num:
     """Unclustered recent tokens, on average half a re-clustering interval."""
     return np.minimum(tokens, kv.recluster_interval / 2)
 
 
-def clusters(kv: ClusterSparseKv, tokens: Num) -> Num:
+def clusters(kv: ClusterSparse, tokens: Num) -> Num:
     return np.ceil((tokens - buffer_tokens(kv, tokens)) / kv.cluster_tokens)
 
 
-def selected_clusters(kv: ClusterSparseKv, tokens: Num) -> Num:
+def selected_clusters(kv: ClusterSparse, tokens: Num) -> Num:
     return np.minimum(clusters(kv, tokens), np.ceil(kv.token_budget / kv.cluster_tokens))
 
 
-def selected_reads(step: Step, kv: ClusterSparseKv, tokens: Num) -> KernelCost:
+def selected_reads(step: Step, kv: ClusterSparse, tokens: Num) -> KernelCost:
     """Read the selected clusters' K and V rows and do the two GEMVs on them.
 
     A cluster takes ceil(cluster bytes / row) whole rows (padded), striped one row a bank; the
@@ -65,19 +58,38 @@ def selected_reads(step: Step, kv: ClusterSparseKv, tokens: Num) -> KernelCost:
     return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
 
 
-def cluster_attention(
-    step: Step, kv: ClusterSparseKv, tokens: Num, gpu_prefill_s: Num
-) -> tuple[dict[str, KernelCost], Num, Num]:
-    """Kernels for `tokens` clusterable tokens; also the tokens read and the centroid scores per layer."""
-    d = step.model.head_dim
-    n_c = clusters(kv, tokens)
+def read_tokens(kv: ClusterSparse, tokens: Num) -> Num:
+    """Tokens read a step: the selected clusters' (at most all clustered tokens) and the buffer."""
     buf = buffer_tokens(kv, tokens)
-    centroid_bytes = step.kv_heads_total * n_c * d * FP16_BYTES
-    selected = selected_clusters(kv, tokens)
-    select_ops = step.q_heads_total * n_c * np.log2(n_c + 1)
+    return np.minimum(selected_clusters(kv, tokens) * kv.cluster_tokens, tokens - buf) + buf
+
+
+def centroid_score(step: Step, kv: ClusterSparse, tokens: Num) -> KernelCost:
+    """q against every key centroid of `tokens` clusterable tokens (a GEMV over the centroids)."""
+    n_c = clusters(kv, tokens)
+    centroid_bytes = step.kv_heads_total * n_c * step.model.head_dim * FP16_BYTES
+    return pim_gemv_phase(step, centroid_bytes, step.q_heads_total * n_c * step.model.head_dim)
+
+
+def select(step: Step, kv: ClusterSparse, tokens: Num) -> KernelCost:
+    """Sort the centroid scores (n log n ops a query head) on the buffer-die PE, else the attention PE."""
     pim = step.pim
+    n_c = clusters(kv, tokens)
+    select_ops = step.q_heads_total * n_c * np.log2(n_c + 1)
     select_pe = pim.pes.get("buffer_die", step.attention_pe)
     select_s = dram.compute_s(pim, select_pe, select_ops / step.pes(select_pe)) * step.model.n_layers
+    return KernelCost.of(
+        select_s,
+        ops_energy(select_ops * step.model.n_layers, select_pe.energy_pj_per_mac),
+        BOUND["compute"],
+        "pim",
+    )
+
+
+def recluster(step: Step, kv: ClusterSparse) -> KernelCost:
+    """k-means of the new-token buffer (recluster_interval tokens of every key slice), amortised
+    over the interval."""
+    d = step.model.head_dim
     slices = step.kv_heads_total * step.model.n_layers  # key slices
     interval = kv.recluster_interval
     re_s, re_j = pim_bulk(
@@ -86,24 +98,18 @@ def cluster_attention(
         kv.kmeans_iters * slices * interval * np.ceil(interval / kv.cluster_tokens) * d,
         passes=kv.kmeans_iters,
     )
+    return KernelCost.of(re_s / interval, scale(re_j, 1.0 / interval), BOUND["compute"], "pim")
+
+
+def prefill_clustering(step: Step, kv: ClusterSparse, tokens: Num) -> KernelCost:
+    """k-means of the prefill's keys into the clusters of `tokens` clusterable tokens, amortised
+    over the decode steps (hidden under the GPU prefill when shorter)."""
+    d = step.model.head_dim
+    slices = step.kv_heads_total * step.model.n_layers  # key slices
     pre_s, pre_j = pim_bulk(
         step,
         slices * step.context * d * FP16_BYTES,
-        kv.kmeans_iters * slices * step.context * n_c * d,
+        kv.kmeans_iters * slices * step.context * clusters(kv, tokens) * d,
         passes=kv.kmeans_iters,
     )
-    kernels = {
-        "cs_centroid_score": pim_gemv_phase(step, centroid_bytes, step.q_heads_total * n_c * d),
-        "cs_select": KernelCost.of(
-            select_s,
-            ops_energy(select_ops * step.model.n_layers, select_pe.energy_pj_per_mac),
-            BOUND["compute"],
-            "pim",
-        ),
-        "cs_cluster_reads": selected_reads(step, kv, tokens),
-        "cs_buffer_tokens": fp_token_attention(step, buf),
-        "cs_recluster": KernelCost.of(re_s / interval, scale(re_j, 1.0 / interval), BOUND["compute"], "pim"),
-        "cs_prefill_kmeans": amortised_prefill(step, pre_s, pre_j, gpu_prefill_s),
-    }
-    read_tokens = np.minimum(selected * kv.cluster_tokens, tokens - buf) + buf
-    return kernels, read_tokens, step.q_heads_total * n_c
+    return amortised_prefill(step, pre_s, pre_j)

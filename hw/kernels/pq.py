@@ -41,27 +41,48 @@ from hw.energy import (
     scale,
 )
 from hw.fields import Num
-from hw.footprint import codebook_span_banks, slice_codebooks, stored_codebooks
 from hw.kernels.attention import amortised_prefill, pim_bulk
 from hw.kernels.step import Step, per_bank
-from hw.kv_format import PqKv
 from hw.roofline import BOUND, KernelCost, where_bound
+from spec.algo import Pq
 
 FP16_BYTES = 2
 RMW_COMMANDS = 2  # a histogram update reads and writes one column
 
 
-def subspaces(step: Step, kv: PqKv) -> Num:
+def subspaces(step: Step, kv: Pq) -> Num:
     return step.model.head_dim / kv.subvector_dim
 
 
-def subspace_banks(step: Step, kv: PqKv) -> Num:
+def slice_codebooks(kv: Pq, context_tokens: Num) -> Num:
+    """Distinct codebooks a slice has: one, or one per window under the windowed refresh policy."""
+    if kv.refresh == "windowed":
+        return np.maximum(1.0, np.ceil(context_tokens / kv.refresh_window_tokens))
+    return 1.0 + 0.0 * context_tokens
+
+
+def codebook_span_banks(kv: Pq, context_tokens: Num, banks: Num) -> Num:
+    """Banks that hold the tokens of one codebook when a slice's tokens are split over `banks`:
+    all of them for a static codebook; under `windowed`, one while a bank holds whole windows
+    (AQPIM's page-aware layout), banks / windows when a window spans several."""
+    return np.maximum(1.0, banks / slice_codebooks(kv, context_tokens))
+
+
+def stored_codebooks(kv: Pq, context_tokens: Num, banks: Num, copies: Num) -> Num:
+    """Codebooks stored per slice: each distinct codebook `copies` times, at most once per bank
+    holding its tokens (`copies` >= those banks: every bank keeps its own, "replicated"; 1: one
+    copy, "shared")."""
+    span = codebook_span_banks(kv, context_tokens, banks)
+    return slice_codebooks(kv, context_tokens) * np.minimum(copies, span)
+
+
+def subspace_banks(step: Step, kv: Pq) -> Num:
     """PEs the tokens of one (sequence, KV head, subspace) slice are split over: data is striped over
     every PE, so PEs / slices on average when PEs outnumber slices, else one."""
     return np.maximum(1.0, step.pes(step.attention_pe) / (step.kv_heads_total * subspaces(step, kv)))
 
 
-def codebooks_per_unit(step: Step, kv: PqKv, tokens: Num) -> Num:
+def codebooks_per_unit(step: Step, kv: Pq, tokens: Num) -> Num:
     """Codebooks (so inner-product tables per query head) behind one PE's tokens of a slice: one,
     or under `windowed` refresh one per window of the tokens it holds (AQPIM's page-aware layout:
     one window's K inner products fill one row)."""
@@ -70,7 +91,7 @@ def codebooks_per_unit(step: Step, kv: PqKv, tokens: Num) -> Num:
     return np.maximum(1.0, np.ceil(tokens / subspace_banks(step, kv) / kv.refresh_window_tokens))
 
 
-def table_sets(step: Step, kv: PqKv, tokens: Num) -> tuple[Num, Num]:
+def table_sets(step: Step, kv: Pq, tokens: Num) -> tuple[Num, Num]:
     """(built, needed): sets of inner-product tables (one table per query head each) per slice and
     layer. Every PE holding tokens of a codebook needs that codebook's tables; only the PEs keeping
     a copy of it build them (so built = stored codebooks)."""
@@ -80,12 +101,12 @@ def table_sets(step: Step, kv: PqKv, tokens: Num) -> tuple[Num, Num]:
     return built, needed
 
 
-def units_per_pe(step: Step, kv: PqKv, tensors: Num = 1.0) -> Num:
+def units_per_pe(step: Step, kv: Pq, tensors: Num = 1.0) -> Num:
     """(sequence, KV head, subspace) slices each PE serves, at least one (replicas split tokens)."""
     return np.maximum(1.0, step.kv_heads_total * subspaces(step, kv) * tensors / step.pes(step.attention_pe))
 
 
-def table_fits_buffer(step: Step, kv: PqKv, tables: Num | None = None, entry_bytes: Num = FP16_BYTES) -> Num:
+def table_fits_buffer(step: Step, kv: Pq, tables: Num | None = None, entry_bytes: Num = FP16_BYTES) -> Num:
     """Whether `tables` K-entry tables (default: one per query head of a KV head) fit half the PE
     buffer (the other half holds codes)."""
     tables = step.model.gqa_group if tables is None else tables
@@ -94,7 +115,7 @@ def table_fits_buffer(step: Step, kv: PqKv, tables: Num | None = None, entry_byt
 
 def _lookup(
     step: Step,
-    kv: PqKv,
+    kv: Pq,
     lookups: Num,
     code_bytes: Num,
     rmw: float,
@@ -129,7 +150,7 @@ def _per_layer(step: Step, seconds: Num, energy: Parts, bound: int | np.ndarray)
     return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
 
 
-def ip_table(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
+def ip_table(step: Step, kv: Pq, tokens: Num) -> KernelCost:
     """Read the K codebook (K x s FP16), do K s MACs per query head, write the K-entry table to a
     row; once per codebook behind the PE's tokens (one per window under `windowed`).
 
@@ -162,7 +183,7 @@ def ip_table(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     return _per_layer(step, seconds + written.seconds, energy, bound)
 
 
-def table_movement(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
+def table_movement(step: Step, kv: Pq, tokens: Num) -> KernelCost:
     """Per layer, the data a shared codebook makes cross the bank <-> buffer-die bus (one column per
     move command on every pseudo-channel): each table set built for PEs without a codebook copy goes
     up once from the PE that built it and down into each such PE, one K-entry FP16 table per query
@@ -187,7 +208,7 @@ def table_movement(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     return _per_layer(step, dram.bus_s(pim, moved), move_energy(pim, pe.placement, moved), bound)
 
 
-def score_lookup(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
+def score_lookup(step: Step, kv: Pq, tokens: Num) -> KernelCost:
     """Read every code once per KV head, look it up in each query head's table, add."""
     pim, pe = step.pim, step.attention_pe
     n = step.pes(pe)
@@ -207,7 +228,7 @@ def score_lookup(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     return _per_layer(step, seconds, energy, where_bound(add_s > look_s, "compute", look_bound))
 
 
-def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
+def value_accumulate(step: Step, kv: Pq, tokens: Num) -> KernelCost:
     """p.V on the V codes, by `pq_value`.
 
     histogram: add p into the K-bin histogram of each code (a read-modify-write in the open
@@ -255,7 +276,7 @@ def value_accumulate(step: Step, kv: PqKv, tokens: Num) -> KernelCost:
     return _per_layer(step, seconds, energy, where_bound(mac_s > look_s, "compute", look_bound))
 
 
-def partial_score_bytes(step: Step, kv: PqKv, tokens: Num) -> Num:
+def partial_score_bytes(step: Step, kv: Pq, tokens: Num) -> Num:
     """Bank -> buffer bytes per layer: FP16 partial scores per token and query head, one per
     subspace after the adder tree that sums the `head_split` banks of a group (AttAcc!'s bank-group
     adder tree, which the same PEs already have for split dot products)."""
@@ -263,7 +284,7 @@ def partial_score_bytes(step: Step, kv: PqKv, tokens: Num) -> Num:
     return step.q_heads_total * tokens * partials * FP16_BYTES
 
 
-def encode(step: Step, kv: PqKv) -> KernelCost:
+def encode(step: Step, kv: Pq) -> KernelCost:
     """Assign the step's new K and V vectors to their nearest centroid in every subspace."""
     pim, pe = step.pim, step.attention_pe
     u = units_per_pe(step, kv, tensors=2.0)
@@ -279,7 +300,7 @@ def encode(step: Step, kv: PqKv) -> KernelCost:
     return _per_layer(step, seconds, energy, bound)
 
 
-def kmeans_seconds_energy(step: Step, kv: PqKv, tokens: Num, iters: Num) -> tuple[Num, Parts]:
+def kmeans_seconds_energy(step: Step, kv: Pq, tokens: Num, iters: Num) -> tuple[Num, Parts]:
     """k-means over `tokens` tokens in every subspace of K and V, all layers, on the attention PEs.
 
     Each iteration reads the subvectors (FP16) and does K s MACs plus K compares per subvector (the
@@ -292,13 +313,13 @@ def kmeans_seconds_energy(step: Step, kv: PqKv, tokens: Num, iters: Num) -> tupl
     return pim_bulk(step, data_bytes, macs, passes=iters)
 
 
-def prefill_clustering(step: Step, kv: PqKv, gpu_prefill_s: Num) -> KernelCost:
+def prefill_clustering(step: Step, kv: Pq) -> KernelCost:
     """Prefill k-means amortised over the decode steps; only what outlasts the GPU prefill is exposed."""
     seconds, energy = kmeans_seconds_energy(step, kv, step.context, kv.kmeans_iters)
-    return amortised_prefill(step, seconds, energy, gpu_prefill_s)
+    return amortised_prefill(step, seconds, energy)
 
 
-def codebook_refresh(step: Step, kv: PqKv) -> KernelCost:
+def codebook_refresh(step: Step, kv: Pq) -> KernelCost:
     """Refresh policy cost per step: windowed re-clusters each window's tokens once per window;
     online rewrites the codebooks every `refresh_interval` steps; static costs nothing."""
     pim, pe = step.pim, step.attention_pe
@@ -318,16 +339,3 @@ def codebook_refresh(step: Step, kv: PqKv) -> KernelCost:
     every = kv.refresh_interval
     return KernelCost.of(copy.seconds / every, scale(copy_j, 1.0 / every), BOUND["internal_bw"], "pim")
 
-
-def pq_attention(step: Step, kv: PqKv, tokens: Num, gpu_prefill_s: Num) -> tuple[dict[str, KernelCost], Num]:
-    """All PQ kernels for `tokens` quantized tokens; also returns bank -> buffer partial-score bytes."""
-    kernels = {
-        "pq_ip_table": ip_table(step, kv, tokens),
-        "pq_table_movement": table_movement(step, kv, tokens),
-        "pq_score_lookup": score_lookup(step, kv, tokens),
-        "pq_value_accumulate": value_accumulate(step, kv, tokens),
-        "pq_encode": encode(step, kv),
-        "pq_prefill_kmeans": prefill_clustering(step, kv, gpu_prefill_s),
-        "pq_codebook_refresh": codebook_refresh(step, kv),
-    }
-    return kernels, partial_score_bytes(step, kv, tokens)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from hw.fields import Num
-from hw.kv_format import KvFormat
 from hw.model_shape import ModelShape
 from hw.system import Pe, Pim, System
 from hw.workload import Workload
+
+if TYPE_CHECKING:  # the formats build on the kernels, which take a Step
+    from hw.formats.base import KvFormat
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,36 @@
+"""KV-cache formats, hw side: one module per format, each defining `FORMAT`, its `KvFormat` class.
+
+`FORMATS` maps the algorithm name (conf/algo `name`, a key of `spec.algo.ALGORITHMS`) to that class.
+It is collected from the modules of this package, so adding a format adds one module here (next to
+its `spec.algo` class and its conf/algo file) and touches no composer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from hw.formats.base import (
+    CodebookLayout,
+    Footprint,
+    GpuAttentionWork,
+    KvFormat,
+    PimAttention,
+)
+
+
+def _collect() -> dict[str, type[KvFormat]]:
+    """Every module of this package that defines FORMAT, by the format's algorithm name."""
+    found: dict[str, type[KvFormat]] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        fmt = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FORMAT", None)
+        if fmt is not None:
+            found[fmt.name] = fmt
+    return found
+
+
+FORMATS: Mapping[str, type[KvFormat]] = MappingProxyType(_collect())
+
+__all__ = ["FORMATS", "CodebookLayout", "Footprint", "GpuAttentionWork", "KvFormat", "PimAttention"]
