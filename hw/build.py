@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from hw.kv_format import KvFormat, build_kv_format
-from hw.model_shape import build_model
+from hw.model_shape import ModelShape
 from hw.system import System
-from hw.system_build import build_system
-from hw.workload import Workload, build_workload
+from hw.workload import Workload
+from spec.fields import build as build_spec
 
 
 def build(
@@ -23,7 +23,7 @@ def build(
     Numeric leaves may be numpy arrays (they broadcast). Raises SpecError (one line: field, value,
     what is allowed) on bad input; a design that does not fit is not an error.
     """
-    system = build_system(hw_cfg)
-    model = build_model(model_cfg)
+    system = build_spec(System, hw_cfg, "hw")
+    model = build_spec(ModelShape, model_cfg, "model")
     kv = build_kv_format(algo_cfg, model)
-    return system, kv, build_workload(workload_cfg, model)
+    return system, kv, build_spec(Workload, workload_cfg, "workload", model=model)

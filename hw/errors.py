@@ -1,23 +1,34 @@
-"""The one error type of hw/: a bad specification, reported on one line."""
+"""The one error type (spec.SpecError, re-exported) and the last guard on a result's numbers."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-class SpecError(ValueError):
-    """Invalid hardware, algorithm, model or workload spec.
+import numpy as np
 
-    The message is one line: the dotted field path, the offending value and what is allowed.
-    """
+from spec.errors import SpecError
 
-    def __init__(self, path: str, value: object, allowed: str) -> None:
-        self.path = path
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"{path}={_show(value)}: {allowed}")
+if TYPE_CHECKING:
+    from hw.cost import Cost
+
+__all__ = ["SpecError", "check_result"]
 
 
-def _show(value: object) -> str:
-    """The value as the user wrote it: specs hold numbers as floats, but 3.0 was typed as 3."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value)
+def check_result(cost: Cost) -> Cost:
+    """`cost` unchanged if latency, energy, KV bytes and every kernel's seconds and energy are
+    finite and >= 0; else SpecError naming the first result that is not. The input bounds keep
+    this from happening; it stops a number outside the model's range from reaching a result file."""
+    results = {"latency_s": cost.latency_s, "energy_j": cost.energy_j, "kv_bytes": cost.kv_bytes}
+    for name, kernel in cost.kernels.items():
+        results |= {f"kernels.{name}.seconds": kernel.seconds, f"kernels.{name}.energy_j": kernel.energy_j}
+    for name, value in results.items():
+        x = np.asarray(value, dtype=np.float64)
+        bad = ~(np.isfinite(x) & (x >= 0))
+        if np.any(bad):
+            first = x.reshape(-1)[int(np.flatnonzero(bad.reshape(-1))[0])].item()
+            raise SpecError(
+                f"result.{name}",
+                first,
+                "not a finite non-negative number: the inputs are outside the modelled range",
+            )
+    return cost

@@ -8,13 +8,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hw.fields import Num, number, only, require, section, text
+from hw.fields import Num, count
+from spec.fields import number, require, section, text
 
 WEIGHT_OPERATORS = ("qkv_proj", "o_proj", "ffn", "lm_head")
 """Decode operators that read weights (attention reads the KV cache instead)."""
 
 
-@dataclass(frozen=True)
+def _bits(doc: str, **kw: Any) -> Any:
+    return number(doc, unit="bit", ge=0.25, le=32, **kw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpWeightBits:
+    """Per-operator overrides of the model's weight_bits (conf/model `op_weight_bits`)."""
+
+    qkv_proj: Num | None = _bits("bits of a Q/K/V projection weight", default=None, default_doc="weight_bits")
+    o_proj: Num | None = _bits("bits of an output projection weight", default=None, default_doc="weight_bits")
+    ffn: Num | None = _bits("bits of an FFN weight", default=None, default_doc="weight_bits")
+    lm_head: Num | None = _bits("bits of an LM head weight", default=None, default_doc="weight_bits")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelShape:
     """Decoder-only transformer shapes (Llama family); weight_bits covers ternary/1-bit models.
 
@@ -22,16 +37,36 @@ class ModelShape:
     model overrides it, e.g. BitNet's 16-bit LM head next to ternary projections).
     """
 
-    name: str
-    n_layers: Num
-    n_q_heads: Num
-    n_kv_heads: Num
-    head_dim: Num
-    hidden_size: Num
-    intermediate_size: Num
-    vocab_size: Num
-    weight_bits: Num
-    op_weight_bits: dict[str, Num]
+    name: str = text("model name")
+    n_layers: Num = count("decoder layers", le=1 << 14)
+    n_q_heads: Num = count("query heads", le=1 << 12)
+    n_kv_heads: Num = count("KV heads (divides n_q_heads)", le=1 << 12)
+    head_dim: Num = count("dimension of one head", le=1 << 14)
+    hidden_size: Num = count("model (residual) width", le=1 << 20)
+    intermediate_size: Num = count("FFN width (gate and up outputs)", le=1 << 22)
+    vocab_size: Num = count("vocabulary (LM head outputs)", unit="token", le=1 << 24)
+    weight_bits: Num = _bits("bits of a weight (1.58 ternary, 16 FP16)")
+    op_weight_bits: dict[str, Num] = section(
+        "per-operator overrides of weight_bits (e.g. {lm_head: 16})",
+        OpWeightBits,
+        optional=True,
+        default=None,
+    )
+
+    @classmethod
+    def derive(cls, kw: dict[str, Any], path: str) -> dict[str, Any]:
+        """op_weight_bits as a full operator -> bits dict, weight_bits where not overridden."""
+        overrides = kw.get("op_weight_bits")
+        bits = {op: getattr(overrides, op, None) for op in WEIGHT_OPERATORS}
+        return kw | {"op_weight_bits": {op: kw["weight_bits"] if b is None else b for op, b in bits.items()}}
+
+    def check(self, path: str) -> None:
+        require(
+            self.n_q_heads % self.n_kv_heads == 0,
+            f"{path}.n_kv_heads",
+            self.n_kv_heads,
+            "must divide n_q_heads",
+        )
 
     @property
     def gqa_group(self) -> Num:
@@ -87,40 +122,13 @@ class ModelShape:
         per_layer = sum(self.op_weight_bytes(op) for op in WEIGHT_OPERATORS if op != "lm_head")
         return self.n_layers * per_layer + self.op_weight_bytes("lm_head")
 
-
-def build_model(cfg: Mapping[str, Any]) -> ModelShape:
-    """Validate a conf/model dict; raise SpecError naming model.<field>."""
-    cfg = section(cfg, "model")
-
-    def count(key: str) -> Num:
-        return number(cfg, key, "model", ge=1, integer=True)
-
-    weight_bits = number(cfg, "weight_bits", "model", gt=0, le=32)
-    overrides = section(cfg.get("op_weight_bits"), "model.op_weight_bits", required=False)
-    only(overrides, "model.op_weight_bits", WEIGHT_OPERATORS)
-    op_bits = {
-        op: number(overrides, op, "model.op_weight_bits", gt=0, le=32, default=weight_bits)
-        for op in WEIGHT_OPERATORS
-    }
-    shape = ModelShape(
-        name=text(cfg, "name", "model"),
-        n_layers=count("n_layers"),
-        n_q_heads=count("n_q_heads"),
-        n_kv_heads=count("n_kv_heads"),
-        head_dim=count("head_dim"),
-        hidden_size=count("hidden_size"),
-        intermediate_size=count("intermediate_size"),
-        vocab_size=count("vocab_size"),
-        weight_bits=weight_bits,
-        op_weight_bits=op_bits,
-    )
-    require(
-        shape.n_q_heads % shape.n_kv_heads == 0,
-        "model.n_kv_heads",
-        shape.n_kv_heads,
-        "must divide n_q_heads",
-    )
-    return shape
+    def weight_bytes_on(self, devices: Mapping[str, str], device: str) -> Num:
+        """Weights (all layers) of the operators `devices` maps to `device`: they live in its memory."""
+        resident = 0.0
+        for op in WEIGHT_OPERATORS:
+            if devices[op] == device:
+                resident = resident + self.op_weight_bytes(op) * (1.0 if op == "lm_head" else self.n_layers)
+        return resident
 
 
 def model_dict_from_hf_config(

@@ -1,16 +1,23 @@
-"""What the hardware is: the typed specs of a system (built and validated by hw.system_build).
+"""What the hardware is: the typed specs of a system, every conf/hw key declared beside its field with
+its unit, default, bounds and a doc line (`spec.fields.build(System, cfg, "hw")` reads a dict in).
 
 A system is a host GPU, host CPU memory, a host link, optionally a PIM memory described at DRAM
 level, optionally an analog crossbar, and a mapping of decode operators to devices. All numeric
 fields are `Num` (scalar or broadcastable ndarray) so one System can describe a whole grid of designs.
+
+Bounds are generous (orders of magnitude around real devices); they keep every result of an
+accepted input finite.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
-from hw.fields import Num
+from hw.fields import Num, count, cycles, require
+from spec.errors import SpecError
+from spec.fields import choice, flag, number, section, sections, text
 
 PLACEMENTS = ("bank", "bank_group", "buffer_die")
 """Where a PIM PE can sit, from the cells outwards."""
@@ -21,128 +28,312 @@ KV_HOMES = ("gpu", "pim", "host")
 PQ_LOOKUPS = ("intra_row", "per_lookup_activation", "pe_buffer")
 PQ_VALUES = ("histogram", "reconstruct")
 INT_MAC_AREA_FACTOR = 126 / 50
-"""Adding INT32 MACs grows PE logic area from 50 % to 126 % of the FP16-only design (DOMAIN.md
-section 3, citing prior work via AQPIM)."""
+"""Adding INT32 MACs grows PE logic area from 50 % to 126 % of the FP16-only design (AQPIM, citing
+prior work; docs/sources.md [aqpim])."""
 SOFTMAX_SITES = ("buffer_die", "gpu")
+PCIE_LANE_BYTES_PER_S = {3: 0.985e9, 4: 1.969e9, 5: 3.938e9, 6: 7.563e9}
+"""One PCIe lane, one direction, after line coding (PCI-SIG: 8, 16, 32 GT/s with 128b/130b; 64 GT/s
+PAM4 with FLIT)."""
+
+MAX_BW = 1e16
+"""Upper bound of any bandwidth (B/s): 10 PB/s, ~3000 H100s' HBM."""
+MAX_PJ = 1e4
+"""Upper bound of any energy per bit, FLOP or MAC (pJ): 10 nJ, ~1000x a DRAM access."""
 
 
-@dataclass(frozen=True)
+def _bandwidth(doc: str, **kw: Any) -> Any:
+    return number(doc, unit="B/s", ge=1e6, le=MAX_BW, **kw)
+
+
+def _energy(doc: str, unit: str = "pJ/bit") -> Any:
+    return number(doc, unit=unit, ge=0, le=MAX_PJ)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Gpu:
-    """Host accelerator: rooflines for FC layers and for attention when it runs there."""
+    """Host accelerator (or host CPU, or systolic array): rooflines for FC layers and for attention
+    when it runs there."""
 
-    peak_flops: Num  # FP16 FLOP/s (dense)
-    mem_bw_bytes_per_s: Num  # its own HBM
-    mem_capacity_bytes: Num
-    flops_efficiency: Num  # achievable fraction of peak_flops
-    bw_efficiency: Num  # achievable fraction of mem_bw_bytes_per_s
-    energy_pj_per_flop: Num
-    mem_energy_pj_per_bit: Num  # reading its own HBM
-    static_power_w: Num
+    peak_flops: Num = number("dense FP16 peak", unit="FLOP/s", ge=1e6, le=1e18)
+    mem_bw_bytes_per_s: Num = _bandwidth("bandwidth of its own memory (HBM, DDR, LPDDR)")
+    mem_capacity_bytes: Num = number(
+        "its own memory: the weights of operators mapped to it live here", unit="B", ge=1, le=1e16
+    )
+    flops_efficiency: Num = number("achievable fraction of peak_flops", ge=1e-4, le=1)
+    bw_efficiency: Num = number("achievable fraction of mem_bw_bytes_per_s", ge=1e-4, le=1)
+    energy_pj_per_flop: Num = _energy("dynamic energy of one FLOP", unit="pJ")
+    mem_energy_pj_per_bit: Num = _energy("reading its own memory")
+    static_power_w: Num = number("static power, charged over the step", unit="W", ge=0, le=1e6, default=0.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HostMemory:
     """CPU DRAM that holds offloaded or spilled KV."""
 
-    bw_bytes_per_s: Num
-    capacity_bytes: Num
-    energy_pj_per_bit: Num
+    bw_bytes_per_s: Num = _bandwidth("read bandwidth")
+    capacity_bytes: Num = number("capacity", unit="B", ge=1, le=1e18)
+    energy_pj_per_bit: Num = _energy("reading it, I/O included")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Link:
-    """A point-to-point link (PCIe, NVLink, CXL): sustained bandwidth, per-transfer latency, energy."""
+    """A point-to-point link (PCIe, NVLink, CXL): sustained bandwidth, per-transfer latency, energy.
 
-    kind: str
-    bw_bytes_per_s: Num
-    latency_s: Num
-    energy_pj_per_bit: Num
+    The bandwidth is given as `bw_bytes_per_s`, or as `pcie_generation` and `lanes` (one direction,
+    after line coding), not both.
+    """
+
+    kind: str = text("what the link is (a label)", default="link")
+    bw_bytes_per_s: Num = _bandwidth(
+        "sustained bandwidth, one direction", default=None, default_doc="pcie_generation x lanes"
+    )
+    pcie_generation: int | None = choice(
+        "PCIe generation whose lane rate gives bw_bytes_per_s", tuple(PCIE_LANE_BYTES_PER_S), default=None
+    )
+    lanes: Num | None = count("PCIe lanes (with pcie_generation)", le=32, default=None)
+    latency_s: Num = number("latency of one transfer", unit="s", ge=0, le=1)
+    energy_pj_per_bit: Num = _energy("moving one bit across")
+
+    @classmethod
+    def derive(cls, kw: dict[str, Any], path: str) -> dict[str, Any]:
+        """`bw_bytes_per_s` from `pcie_generation` x `lanes` when those are given instead."""
+        generation, lanes = kw.get("pcie_generation"), kw.get("lanes")
+        if generation is None:
+            if lanes is not None:
+                raise SpecError(f"{path}.lanes", lanes, "needs pcie_generation")
+            if "bw_bytes_per_s" not in kw:
+                raise SpecError(f"{path}.bw_bytes_per_s", None, "required (or pcie_generation + lanes)")
+            return kw
+        if "bw_bytes_per_s" in kw:
+            raise SpecError(
+                f"{path}.bw_bytes_per_s", kw["bw_bytes_per_s"], "give it or pcie_generation + lanes, not both"
+            )
+        if lanes is None:
+            raise SpecError(f"{path}.lanes", None, "required with pcie_generation")
+        return kw | {"bw_bytes_per_s": PCIE_LANE_BYTES_PER_S[generation] * lanes}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Timings:
     """DRAM timings in memory-clock cycles (tCK), as in a simulator's timing preset."""
 
-    tck_s: Num
-    t_rcd_cycles: Num
-    t_rp_cycles: Num
-    t_ras_cycles: Num
-    t_rc_cycles: Num
-    t_ccd_s_cycles: Num
-    t_ccd_l_cycles: Num
-    t_rtp_cycles: Num
-    t_wr_cycles: Num
-    t_refi_cycles: Num
-    t_rfc_cycles: Num
+    tck_s: Num = number("memory clock period tCK", unit="s", ge=1e-11, le=1e-6)
+    t_rcd_cycles: Num = cycles("tRCD: activate to column command")
+    t_rp_cycles: Num = cycles("tRP: precharge")
+    t_ras_cycles: Num = cycles("tRAS: activate to precharge")
+    t_rc_cycles: Num = cycles("tRC: activate to activate, same bank")
+    t_ccd_s_cycles: Num = cycles("tCCD_S: column to column, different bank groups")
+    t_ccd_l_cycles: Num = cycles("tCCD_L: column to column, same bank group")
+    t_rtp_cycles: Num = cycles("tRTP: read to precharge", ge=0)
+    t_wr_cycles: Num = cycles("tWR: write recovery", ge=0)
+    t_refi_cycles: Num = cycles("tREFI: refresh interval")
+    t_rfc_cycles: Num = cycles("tRFC: one refresh", ge=0)
+
+    def check(self, path: str) -> None:
+        # tRC = tRAS + tRP; published presets round to cycles and lose up to one (AttAcc! HBM3: 63 < 45 + 19).
+        require(
+            self.t_rc_cycles >= self.t_ras_cycles + self.t_rp_cycles - 1,
+            f"{path}.t_rc_cycles",
+            self.t_rc_cycles,
+            "must be >= t_ras_cycles + t_rp_cycles - 1 (one cycle of rounding allowed)",
+        )
+        require(
+            self.t_ras_cycles >= self.t_rcd_cycles,
+            f"{path}.t_ras_cycles",
+            self.t_ras_cycles,
+            "must be >= t_rcd_cycles",
+        )
+        require(
+            self.t_ccd_l_cycles >= self.t_ccd_s_cycles,
+            f"{path}.t_ccd_l_cycles",
+            self.t_ccd_l_cycles,
+            "must be >= t_ccd_s_cycles",
+        )
+        require(
+            self.t_refi_cycles > self.t_rfc_cycles,
+            f"{path}.t_refi_cycles",
+            self.t_refi_cycles,
+            "must be > t_rfc_cycles",
+        )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Pe:
-    """A class of PIM processing elements at one placement.
+    """A class of PIM processing elements at one placement (its key under `pim.pe`).
 
     One PE serves `banks_per_pe` banks; it issues (or is driven by) one column command every
     `cmd_interval_cycles` (the all-bank MAC command interval at bank level, which also carries the
     power limit as in AttAcc!'s nCCDAB); it does `lanes` FP16 MACs per PE cycle at `clock_hz`.
     """
 
-    placement: str
-    banks_per_pe: Num
-    lanes: Num
-    clock_hz: Num
-    cmd_interval_cycles: Num
-    buffer_bytes: Num  # PE-local register/buffer capacity (bounds the PQ inner-product table)
-    energy_pj_per_mac: Num
-    area_mm2_per_lane: Num  # PE logic area per lane in the DRAM process (area model)
-    cycles_per_mac: Num  # PE cycles one lane needs for an FP16 MAC (>1 when emulated in software)
-    row_interleave: bool  # the PE reads one of its banks while the others activate/precharge
-    int_mac: bool  # integer MACs beside FP16: int-k KV needs no dequantisation op, lanes cost more area
-    lookups_per_cmd: Num  # table lookups one column command serves from an open row (indirection width)
-    head_split: Num  # PEs one K/V vector is split across (partial dot products summed in the bank group)
+    placement: str  # the key under pim.pe; not a config key
+    banks_per_pe: Num = count("banks one PE serves (at most one pseudo-channel's)", le=1 << 16)
+    lanes: Num = count("FP16 MAC lanes of one PE", le=1 << 16)
+    clock_hz: Num = number("PE clock", unit="Hz", ge=1e6, le=1e11)
+    cmd_interval_cycles: Num = number(
+        "tCK between the column commands a PE consumes (all-bank interval; carries the power limit)",
+        unit="cycle",
+        ge=0.1,
+        le=1e4,
+    )
+    buffer_bytes: Num = number(
+        "PE-local register/buffer capacity (bounds the PQ inner-product table)", unit="B", ge=0, le=1 << 30
+    )
+    energy_pj_per_mac: Num = _energy("one FP16 MAC (or comparable op)", unit="pJ")
+    area_mm2_per_lane: Num = number(
+        "PE logic area per lane in the DRAM process (area model; 0 on the logic die)",
+        unit="mm2",
+        ge=0,
+        le=100,
+        default=0.0,
+    )
+    cycles_per_mac: Num = number(
+        "PE cycles one lane needs for an FP16 MAC (> 1 when emulated in software)",
+        unit="cycle",
+        ge=0.01,
+        le=1e4,
+        default=1.0,
+    )
+    row_interleave: bool = flag("the PE reads one bank while its others activate/precharge", default=False)
+    int_mac: bool = flag(
+        "integer MACs beside FP16: int-k KV needs no dequantisation op; a lane costs 126/50 the area",
+        default=False,
+    )
+    lookups_per_cmd: Num = count(
+        "table lookups one column command serves from an open row", le=4096, default=1.0
+    )
+    head_split: Num = count(
+        "PEs one K/V vector is split across (partial dot products summed in the bank group)",
+        le=4096,
+        default=1.0,
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PimEnergy:
     """Energy per bit along each data path (pJ/bit), AttAcc!/FGDRAM breakdown."""
 
-    act_pre_pj_per_bit: Num  # activate + precharge, per bit of the opened row
-    cell_pj_per_bit: Num  # cell array read/write
-    bank_to_bg_pj_per_bit: Num  # column path to the bank-group mux
-    bg_to_gio_pj_per_bit: Num  # bank-group mux to global I/O
-    tsv_pj_per_bit: Num
-    interposer_pj_per_bit: Num
-    static_power_w_per_stack: Num
+    act_pre_pj_per_bit: Num = _energy("activate + precharge, per bit of the opened row")
+    cell_pj_per_bit: Num = _energy("cell array read/write")
+    bank_to_bg_pj_per_bit: Num = _energy("column path from a bank to its bank-group mux")
+    bg_to_gio_pj_per_bit: Num = _energy("bank-group mux to global I/O")
+    tsv_pj_per_bit: Num = _energy("through-silicon vias to the buffer die")
+    interposer_pj_per_bit: Num = _energy("buffer die to the GPU")
+    static_power_w_per_stack: Num = number(
+        "static power of one stack, charged over the step", unit="W", ge=0, le=1e4, default=0.0
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Pim:
     """A PIM memory at DRAM level: organisation, timings, PEs, energy, capacity and its area cost."""
 
-    kind: str
-    stacks: Num
-    channels_per_stack: Num
-    pseudo_channels: Num
-    ranks: Num
-    bank_groups: Num
-    banks_per_group: Num
-    row_bytes: Num
-    column_bytes: Num
-    capacity_bytes_per_stack: Num  # DRAM capacity of a stack (DIMM, chip) before the PIM logic's area cost
-    die_area_mm2: Num  # core-die (cell array) area of a stack that PE logic displaces (area model)
-    timings: Timings
-    pes: dict[str, Pe]
-    attention_pe: str
-    gemv_pe: str
-    softmax_on: str
-    softmax_ops_per_score: Num  # softmax PE lane-cycles per score (5 for max/sub/exp/sum/div; 1 pipelined)
-    move_interval_cycles: (
-        Num  # bank <-> buffer-die move commands (scores, probabilities, queries): one column each
+    kind: str = text("what the memory is (a label)")
+    stacks: Num = count("stacks (or DIMMs, chips)", le=4096)
+    channels_per_stack: Num = count("channels of one stack", le=1024)
+    pseudo_channels: Num = count("pseudo-channels of one channel", le=64)
+    ranks: Num = count("ranks (stack IDs) of one pseudo-channel", le=64)
+    bank_groups: Num = count("bank groups of one rank", le=1024)
+    banks_per_group: Num = count("banks of one bank group", le=1024)
+    row_bytes: Num = count("one DRAM row (page)", unit="B", le=1 << 20)
+    column_bytes: Num = count("one column access (burst)", unit="B", le=1 << 16)
+    capacity_bytes_per_stack: Num = number(
+        "DRAM capacity of a stack before the PIM logic's area cost", unit="B", ge=1 << 20, le=1e16
     )
-    pq_lookup: str  # where PQ tables are read: open DRAM row, a row per lookup, or PE registers
-    pq_value: str  # p.V on codes: K-bin histogram then codebook GEMV, or per-token reconstruction
-    pq_codebook_copies: Num  # copies of each PQ subspace codebook among the banks holding its tokens
-    refresh: bool
-    energy: PimEnergy
-    link: Link  # GPU <-> PIM (q/k/v in, outputs back)
+    die_area_mm2: Num = number(
+        "core-die (cell array) area of a stack that PE logic displaces (area model)",
+        unit="mm2",
+        ge=0.01,
+        le=1e5,
+        default=1.0,
+    )
+    timings: Timings = section("DRAM timings", Timings)
+    pe: dict[str, Pe] = sections(
+        "PE classes by placement (several may coexist)", Pe, keys=PLACEMENTS, name_field="placement"
+    )
+    attention_pe: str = choice("placement of the PEs running attention", PLACEMENTS)
+    gemv_pe: str = choice(
+        "placement of the PEs running projections mapped to pim",
+        PLACEMENTS,
+        default=None,
+        default_doc="attention_pe",
+    )
+    softmax_on: str = choice("where softmax runs", SOFTMAX_SITES)
+    softmax_ops_per_score: Num = number(
+        "softmax PE lane-cycles per score (5: max/sub/exp/sum/div; 1 pipelined)",
+        ge=0.01,
+        le=1000,
+        default=5.0,
+    )
+    move_interval_cycles: Num = number(
+        "tCK per column moved between banks and the buffer die (scores, probabilities, queries)",
+        unit="cycle",
+        ge=0.1,
+        le=1e4,
+        default=None,
+        default_doc="timings.t_ccd_s_cycles",
+    )
+    pq_lookup: str = choice(
+        "where PQ tables are read: open DRAM row, a row per lookup, or PE registers",
+        PQ_LOOKUPS,
+        default="intra_row",
+    )
+    pq_value: str = choice(
+        "p.V on codes: K-bin histogram then codebook GEMV, or per-token reconstruction",
+        PQ_VALUES,
+        default="histogram",
+    )
+    # One copy (shared) by default: AQPIM counts one codebook per layer, KV head and tensor.
+    pq_codebook_copies: Num = count(
+        "copies of a PQ subspace codebook among the banks holding its tokens (1 shared; >= banks replicated)",
+        le=1 << 24,
+        default=1.0,
+    )
+    refresh: bool = flag("all-bank refresh stretches busy time by tREFI / (tREFI - tRFC)", default=True)
+    energy: PimEnergy = section("energy per bit along each data path", PimEnergy)
+    link: Link = section("GPU <-> PIM link (q/k/v in, outputs back)", Link)
+
+    @classmethod
+    def derive(cls, kw: dict[str, Any], path: str) -> dict[str, Any]:
+        """gemv_pe defaults to attention_pe, move_interval_cycles to the timings' tCCD_S."""
+        return {
+            "gemv_pe": kw["attention_pe"],
+            "move_interval_cycles": kw["timings"].t_ccd_s_cycles,
+        } | kw
+
+    def check(self, path: str) -> None:
+        if not self.pe:
+            raise SpecError(f"{path}.pe", {}, f"needs at least one of {', '.join(PLACEMENTS)}")
+        where = ", ".join(self.pe)
+        for key in ("attention_pe", "gemv_pe"):
+            if getattr(self, key) not in self.pe:
+                raise SpecError(f"{path}.{key}", getattr(self, key), f"the device has PEs only at {where}")
+        if self.softmax_on == "buffer_die" and "buffer_die" not in self.pe:
+            raise SpecError(f"{path}.softmax_on", self.softmax_on, f"the device has PEs only at {where}")
+        for placement, pe in self.pe.items():
+            require(
+                pe.banks_per_pe <= self.banks_per_pch,
+                f"{path}.pe.{placement}.banks_per_pe",
+                pe.banks_per_pe,
+                "must not exceed the banks of one pseudo-channel",
+            )
+        require(
+            self.column_bytes <= self.row_bytes,
+            f"{path}.column_bytes",
+            self.column_bytes,
+            "must be <= row_bytes",
+        )
+        require(
+            self.pe_area_mm2_per_stack < self.die_area_mm2,
+            f"{path}.die_area_mm2",
+            self.die_area_mm2,
+            "must exceed the PE area per stack (banks / banks_per_pe x lanes x area_mm2_per_lane)",
+        )
+
+    @property
+    def pes(self) -> dict[str, Pe]:
+        """The PE classes by placement (the `pe` config key)."""
+        return self.pe
 
     @cached_property
     def banks_per_pch(self) -> Num:
@@ -175,7 +366,7 @@ class Pim:
         return self.stacks * self.capacity_bytes_per_stack * kept
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Crossbar:
     """Analog crossbar PIM for low-bit projection weights (PIM-LLM style), weight-stationary.
 
@@ -183,31 +374,76 @@ class Crossbar:
     tiles of a matrix fire together, one bit-serial input bit per `t_mvm_s` (ADC included).
     """
 
-    tiles: Num
-    rows_per_tile: Num
-    cols_per_tile: Num
-    cells_per_weight: Num  # e.g. 2 for a ternary weight on a differential cell pair
-    input_bits: Num  # activations fed bit-serially
-    t_mvm_s: Num  # one input bit through a tile, ADC conversion included
-    energy_pj_per_tile_mvm: Num  # one tile, one input bit
+    tiles: Num = count("crossbar tiles", le=1 << 40)
+    rows_per_tile: Num = count("rows (inputs) of one tile", le=1 << 16)
+    cols_per_tile: Num = count("columns (cells per row) of one tile", le=1 << 16)
+    cells_per_weight: Num = count("cells one weight takes (2 for a ternary differential pair)", le=64)
+    input_bits: Num = count("activation bits, fed bit-serially", unit="bit", le=64)
+    t_mvm_s: Num = number(
+        "one input bit through a tile, ADC conversion included", unit="s", ge=1e-12, le=1e-3
+    )
+    energy_pj_per_tile_mvm: Num = number("one tile, one input bit", unit="pJ", ge=0, le=1e9)
 
 
-@dataclass(frozen=True)
+def _device(op: str) -> Any:
+    return choice(f"device running {op}", DEVICES)
+
+
+@dataclass(frozen=True, kw_only=True)
 class OpMapping:
     """Which device runs each decode operator, and whether GPU and PIM work may overlap."""
 
-    devices: dict[str, str]
-    overlap: bool
-    kv_home: str
-    prefill_overlap: bool  # PIM clustering may run under the GPU's prefill (only the excess shows)
+    qkv_proj: str = _device("the Q, K, V projections")
+    attention: str = _device("attention over the KV cache (not xbar)")
+    o_proj: str = _device("the output projection")
+    ffn: str = _device("the gated FFN")
+    lm_head: str = _device("the LM head")
+    overlap: bool = flag(
+        "GPU, PIM and link work overlap: the step takes the busiest device's time (else the sum)",
+        default=False,
+    )
+    kv_home: str = choice("memory holding the KV cache", KV_HOMES)
+    prefill_overlap: bool = flag(
+        "PIM k-means at the end of prefill runs under the GPU's prefill (only its excess shows)", default=True
+    )
+
+    @cached_property
+    def devices(self) -> dict[str, str]:
+        """Operator (OPERATORS) -> device."""
+        return {op: getattr(self, op) for op in OPERATORS}
+
+    def check(self, path: str) -> None:
+        if all(dev == "none" for dev in self.devices.values()):
+            raise SpecError(path, self.devices, "at least one operator must run on a device")
+        if self.attention == "pim" and self.kv_home != "pim":
+            raise SpecError(f"{path}.kv_home", self.kv_home, "attention on pim needs kv_home: pim")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class System:
-    name: str
-    gpu: Gpu
-    host: HostMemory
-    host_link: Link
-    pim: Pim | None
-    xbar: Crossbar | None
-    mapping: OpMapping
+    """A whole system: the devices and which operator runs where."""
+
+    name: str = text("preset name")
+    gpu: Gpu = section("host accelerator", Gpu)
+    host: HostMemory = section("CPU memory for offloaded or spilled KV", HostMemory)
+    host_link: Link = section("GPU <-> host link", Link)
+    pim: Pim | None = section("PIM memory (null: none)", Pim, optional=True, default=None)
+    xbar: Crossbar | None = section(
+        "analog crossbar for low-bit projections", Crossbar, optional=True, default=None
+    )
+    mapping: OpMapping = section("operators on devices, KV home, overlap", OpMapping)
+
+    def check(self, path: str) -> None:
+        for op, dev in self.mapping.devices.items():
+            if dev == "pim" and self.pim is None:
+                raise SpecError(f"{path}.mapping.{op}", dev, "the system has no PIM memory (hw.pim is null)")
+            if dev == "xbar" and (self.xbar is None or op == "attention"):
+                raise SpecError(
+                    f"{path}.mapping.{op}", dev, "needs hw.xbar, and only weight operators run there"
+                )
+        if self.mapping.kv_home == "pim" and self.pim is None:
+            raise SpecError(
+                f"{path}.mapping.kv_home",
+                self.mapping.kv_home,
+                "the system has no PIM memory (hw.pim is null)",
+            )

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from hw.fields import Num, number, section
+from hw.fields import Num, count
 from hw.model_shape import ModelShape
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Workload:
     """A decode step of `model` over `context_tokens` cached tokens for `batch` sequences."""
 
-    model: ModelShape
-    context_tokens: Num  # tokens already in the KV cache at the costed step
-    batch: Num
-    decode_steps: Num  # steps after prefill over which prefill clustering and refreshes amortise
-
-
-def build_workload(cfg: Mapping[str, Any], model: ModelShape) -> Workload:
-    cfg = section(cfg, "workload")
-    return Workload(
-        model=model,
-        context_tokens=number(cfg, "context_tokens", "workload", ge=1, integer=True),
-        batch=number(cfg, "batch", "workload", ge=1, integer=True),
-        decode_steps=number(cfg, "decode_steps", "workload", ge=1, integer=True),
+    model: ModelShape  # the model the step runs (from conf/model; not a workload key)
+    context_tokens: Num = count("tokens already in the KV cache at the costed step", unit="token", le=1 << 30)
+    batch: Num = count("sequences decoded together", unit="sequence", le=1 << 16)
+    decode_steps: Num = count(
+        "steps after prefill over which prefill clustering and refreshes amortise", unit="step", le=1 << 30
     )
