@@ -65,7 +65,7 @@ def internal_bandwidth() -> None:
 
 
 def energy_paths() -> None:
-    print("## Energy per bit by PE placement (AttAcc! table, DOMAIN.md section 4)")
+    print("## Energy per bit by PE placement (AttAcc! table, docs/sources.md [attacc-sim])")
     cfg = load("hw", "attacc_hbm3_bank")
     system = hw.build(cfg, {"name": "fp16"}, load("model", "mistral_7b"), load("workload", "default"))[0]
     pim = system.pim

@@ -1,4 +1,4 @@
-"""STARC cluster-sparse attention on PIM (arXiv 2505.05772).
+"""STARC cluster-sparse attention on PIM (arXiv 2505.05772; docs/sources.md [starc]).
 
 Keys are clustered after prefill; each cluster (cluster_tokens tokens) is stored contiguously and
 aligned to DRAM rows. A decode step scores q against every centroid, selects whole clusters until

@@ -25,7 +25,8 @@ def test_single_run_prints_the_design_point_table(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "hw=aqpim_hbm3 model=llama2_7b algo=fp16 context=32768 tokens" in out
-    # Llama-2-7B FP16 KV at 32K tokens: 2 x 32 x 32 x 128 x 32768 x 2 B = 16 GiB (DOMAIN.md).
+    # Llama-2-7B FP16 KV at 32K tokens: 2 x 32 x 32 x 128 x 32768 x 2 B = 16 GiB
+    # (docs/sources.md [llama2-7b]).
     assert "KV-cache bytes" in out and "16.00 GiB" in out
     for label in ("decode-step latency", "fits in PIM memory", "accuracy proxy"):
         assert label in out

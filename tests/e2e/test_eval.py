@@ -51,7 +51,8 @@ def test_fp16_kv_of_mistral_at_32k_is_4_gib_and_pq_codes_are_7x_smaller(default_
     proc = run_eval("algo=fp16", "model=mistral_7b", "workload.context_tokens=32768")
     assert proc.returncode == 0, proc.stderr
     fp16 = json.loads(proc.stdout)
-    # 2 (K,V) x 32 layers x 8 KV heads x 128 dims x 32768 tokens x 2 bytes = 4 GiB (DOMAIN.md table).
+    # 2 (K,V) x 32 layers x 8 KV heads x 128 dims x 32768 tokens x 2 bytes = 4 GiB
+    # (docs/sources.md [mistral-7b]).
     assert fp16["kv_bytes"] == 2 * 32 * 8 * 128 * 32768 * 2 == 4 * 2**30
     # PQ (s=4, K=512): 9 bits per 4 elements instead of 64; codebooks depend on their placement.
     split = default_point["kv_bytes_split"]
