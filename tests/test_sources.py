@@ -16,7 +16,7 @@ ABSENT_NOTES = "DOM" + "AIN.md"
 SOURCES_MD = "docs/sources" + ".md"
 
 ANCHOR = re.compile(r"^### \[([a-z0-9][a-z0-9-]*)\] ", re.MULTILINE)
-# `docs/sources.md [a]`, also a run of keys: `docs/sources.md [a], [b] and [c]`.
+# The file name, then one bracketed key or a run of them joined by commas, semicolons or 'and'.
 CITATION = re.compile(r"docs/sources\.md\s*((?:\[[^\]\s]+\](?:\s*(?:,|;|and)?\s*(?=\[))?)+)")
 KEY = re.compile(r"\[([^\]\s]+)\]")
 
