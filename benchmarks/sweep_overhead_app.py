@@ -11,7 +11,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from dse.app import CONF_DIR
+from dse.app.pimdse import CONF_DIR
 
 FIXED_RESULT = {
     "latency_s": 1e-3,

@@ -29,13 +29,14 @@ import optuna
 from hydra import compose, initialize_config_dir
 from optuna.distributions import CategoricalDistribution as Cat
 
-from dse.app import CONF_DIR
-from dse.hwgrid import HwGrid
-from dse.objectives import parse_constraints, parse_objectives
-from dse.pareto import hypervolume, nondominated_mask, reference_point, to_minimization
-from dse.samplers import make_sampler, nsga2_population
-from dse.space import Param, Space
-from dse.sweep import Scoring
+from dse.app.pimdse import CONF_DIR
+from dse.app.point import score_hw_grid
+from dse.search.hwgrid import HwGrid
+from dse.search.loop import Scoring
+from dse.search.objectives import parse_constraints, parse_objectives
+from dse.search.pareto import hypervolume, nondominated_mask, reference_point, to_minimization
+from dse.search.samplers import make_sampler, nsga2_population
+from dse.search.space import Param, Space
 
 HW = {
     "hw.pim.stacks": (2, 4, 8),
@@ -70,7 +71,7 @@ def algo_points() -> list[dict[str, Any]]:
 
 def exhaustive_grid() -> dict[tuple, tuple[list[float], dict[str, float]]]:
     """Design point (sorted param items) -> (objective values, constraint violations)."""
-    grid = HwGrid(tuple(Param(k, Cat(v)) for k, v in HW.items()))
+    grid = HwGrid(tuple(Param(k, Cat(v)) for k, v in HW.items()), score_hw_grid)
     table = {}
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         for algo in algo_points():

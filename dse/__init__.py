@@ -1,1 +1,1 @@
-"""pimdse search room: Hydra entry point, design-point scoring, and the Optuna search around it."""
+"""pimdse search room: `search/` (the engine), `results/` (reading studies), `app/` (the pimdse app)."""

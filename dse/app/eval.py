@@ -1,6 +1,6 @@
 """Machine-readable single-point evaluation: `python -m dse.eval [hydra overrides]`.
 
-Prints one JSON object on stdout (see dse.point.evaluate_point for its keys); logs and errors go to
+Prints one JSON object on stdout (see dse.app.point.evaluate_point for its keys); logs and errors go to
 stderr. Composes the same config as `pimdse` without creating a run directory.
 """
 
@@ -16,8 +16,8 @@ from omegaconf import OmegaConf
 
 import hw
 import models
-from dse.app import CONF_DIR
-from dse.point import evaluate_point
+from dse.app.pimdse import CONF_DIR
+from dse.app.point import evaluate_point
 
 
 def main(argv: list[str]) -> int:

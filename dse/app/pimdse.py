@@ -13,8 +13,8 @@ from omegaconf import DictConfig
 
 import hw
 import models
-from dse.point import evaluate_point
-from dse.summary import format_point
+from dse.app.point import evaluate_point
+from dse.app.summary import format_point
 
 
 def title(cfg: DictConfig) -> str:
@@ -26,7 +26,7 @@ def title(cfg: DictConfig) -> str:
 
 
 # An absolute path: as a console script Hydra would otherwise look for a `conf` Python package.
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")

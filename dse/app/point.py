@@ -55,3 +55,15 @@ def evaluate_point(cfg: DictConfig | PointConfig) -> dict[str, Any]:
     result = hw.evaluate(system, kv_format, workload).to_dict()
     result["accuracy"] = models.score(point.algo, point.proxy).to_dict()
     return result
+
+
+def score_hw_grid(cfg: DictConfig, hw_grid: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The `hw_grid` scorer (dse.search.hwgrid.GridScorer) of the algorithm point in `cfg`.
+
+    `hw_grid` is its `hw` part with arrays over the grid: one vectorised `hw.evaluate` costs every
+    grid point; the accuracy, which depends only on the algorithm, is scored once for all of them.
+    """
+    point = PointConfig.from_cfg(cfg)
+    system, kv_format, workload = hw.build(hw_grid, point.algo, point.model, point.workload)
+    cost = hw.evaluate(system, kv_format, workload)
+    return cost, {"accuracy": models.score(point.algo, point.proxy).to_dict()}

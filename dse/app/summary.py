@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _bytes(n: float) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:.2f} {unit}"
-    return f"{n:.0f} B"
-
-
-def _seconds(s: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3f} {unit}"
-    return f"{s / 1e-9:.3f} ns"
+from dse.units import bytes_text, millijoules_text, seconds_text
 
 
 def format_point(title: str, result: dict[str, Any]) -> str:
@@ -24,11 +12,11 @@ def format_point(title: str, result: dict[str, Any]) -> str:
     acc = result["accuracy"]
     energy = result.get("energy_j")
     rows = [
-        ("decode-step latency", _seconds(result["latency_s"])),
-        ("energy per step", "not modelled" if energy is None else f"{energy * 1e3:.3f} mJ"),
-        ("KV-cache bytes", _bytes(result["kv_bytes"])),
+        ("decode-step latency", seconds_text(result["latency_s"])),
+        ("energy per step", "not modelled" if energy is None else millijoules_text(energy)),
+        ("KV-cache bytes", bytes_text(result["kv_bytes"])),
     ]
-    rows += [(f"  {part}", _bytes(n)) for part, n in result.get("kv_bytes_split", {}).items()]
+    rows += [(f"  {part}", bytes_text(n)) for part, n in result.get("kv_bytes_split", {}).items()]
     rows.append(("fits in PIM memory", "yes" if result["fits"] else "NO"))
     if result.get("max_context_tokens") is not None:
         rows.append(("largest context that fits", f"{result['max_context_tokens']:,} tokens"))
@@ -46,6 +34,6 @@ def format_point(title: str, result: dict[str, Any]) -> str:
         lines += ["", f"{'kernel':<{name_w}}  {'time':>12}  {'share':>6}  {'bound':<12}  device"]
         for name, k in kernels.items():
             share = k["seconds"] / total if total else 0.0
-            time = _seconds(k["seconds"])
+            time = seconds_text(k["seconds"])
             lines.append(f"{name:<{name_w}}  {time:>12}  {share:>6.1%}  {k['bound']:<12}  {k['device']}")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Read a stored study as a table: every trial with its params and metrics, its Pareto set, its
 hypervolume, exported as Parquet and CSV.
 
-    from dse.results import load_frame
+    from dse.results.frames import load_frame
     df = load_frame("sqlite:///outputs/studies/pimdse-1a2b3c4d.db", "pimdse-1a2b3c4d")
     df[df.pareto][["accuracy", "latency", "memory", "params.algo"]]
 
@@ -23,9 +23,9 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from dse.objectives import Objective
-from dse.pareto import hypervolume, nondominated_mask, reference_point, to_minimization
-from dse.study import make_storage, stored_objectives
+from dse.search.objectives import Objective
+from dse.search.pareto import hypervolume, nondominated_mask, reference_point, to_minimization
+from dse.search.storage import make_storage, stored_objectives
 
 PARAM_PREFIX = "params."
 

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dse.objectives import Objective
-from dse.report import format_param, format_quantity
-from dse.results import PARAM_PREFIX
+from dse.results.frames import PARAM_PREFIX
+from dse.results.report import format_param
+from dse.search.objectives import Objective
+from dse.units import axis_unit, format_quantity, to_axis_unit
 
 LOG_AXIS_SPAN = 100.0
 """Use a log axis when an objective's largest value exceeds its smallest positive one by this factor."""
@@ -38,16 +39,12 @@ def _axes(objectives: Sequence[Objective]) -> tuple[Objective, Objective | None,
 
 def _label(o: Objective) -> str:
     arrow = "↑" if o.direction == "maximize" else "↓"
-    unit = DISPLAY_UNITS[o.unit][0] if o.unit in DISPLAY_UNITS else o.unit
+    unit = axis_unit(o.unit)
     return f"{o.name} ({o.key}{', ' + unit if unit else ''}) {arrow}"
 
 
-DISPLAY_UNITS = {"s": ("ms", 1e3), "B": ("GiB", 2.0**-30), "J": ("mJ", 1e3)}
-"""Units the axes show instead of the stored SI unit (plotly would write 1.2e9 bytes as "1.2B")."""
-
-
 def _shown(o: Objective, values: pd.Series) -> pd.Series:
-    return values * DISPLAY_UNITS[o.unit][1] if o.unit in DISPLAY_UNITS else values
+    return to_axis_unit(values, o.unit)
 
 
 def _hover(df: pd.DataFrame, objectives: Sequence[Objective]) -> list[str]:

@@ -6,23 +6,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from dse.objectives import Objective
-from dse.results import PARAM_PREFIX, pareto_frame
-
-_BYTE_UNITS = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
-
-
-def format_quantity(value: float, unit: str) -> str:
-    """A value with a readable unit: seconds as ms/us, bytes as KiB/MiB/GiB."""
-    if pd.isna(value):
-        return "-"
-    if unit == "s" and abs(value) < 1:
-        return f"{value * 1e3:.4g} ms" if abs(value) >= 1e-3 else f"{value * 1e6:.4g} us"
-    if unit == "B":
-        for name, size in _BYTE_UNITS:
-            if abs(value) >= size:
-                return f"{value / size:.4g} {name}"
-    return f"{value:.4g}{' ' + unit if unit else ''}"
+from dse.results.frames import PARAM_PREFIX, pareto_frame
+from dse.search.objectives import Objective
+from dse.units import format_quantity
 
 
 def pareto_table(df: pd.DataFrame, objectives: Sequence[Objective], max_rows: int = 40) -> str:

@@ -17,10 +17,11 @@ from pathlib import Path
 import optuna
 from sqlalchemy.engine import make_url
 
-from dse.plot import write_pareto_html
-from dse.report import format_quantity, pareto_table
-from dse.results import export, study_hypervolume, trials_frame
-from dse.study import StudyError, describe_storage, make_storage, stored_objectives
+from dse.results.frames import export, study_hypervolume, trials_frame
+from dse.results.plots import write_pareto_html
+from dse.results.report import pareto_table
+from dse.search.storage import StudyError, describe_storage, make_storage, stored_objectives
+from dse.units import format_quantity
 
 
 @dataclass(frozen=True)

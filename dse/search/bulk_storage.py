@@ -2,7 +2,7 @@
 
 `Study.add_trial` on RDBStorage writes each value, parameter and attribute with its own lookups
 (about 50 statements, ~20 ms, for a trial with a dozen metrics). The sweep only ever adds finished
-trials whole (dse.ledger), so this storage inserts the trial row, then all its child rows in one
+trials whole (dse.search.ledger), so this storage inserts the trial row, then all its child rows in one
 batch, in the same single transaction as Optuna's own code: the stored rows are the ones Optuna
 would write. It relies on Optuna 5's RDB models (pinned by pyproject); tests/dse check a round trip.
 Parameter distributions are not re-checked against earlier trials here: the sampler's in-memory

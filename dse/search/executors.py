@@ -31,7 +31,7 @@ TaskFunction = Callable[[DictConfig], Any]
 class Job:
     """One trial's work: its overrides (for launchers) and its composed config.
 
-    `cfg` is only valid until the next job is made (see dse.jobconfig); `container` is the same
+    `cfg` is only valid until the next job is made (see dse.search.jobconfig); `container` is the same
     config as plain, unresolved containers, a snapshot safe to send to another process.
     """
 

@@ -2,30 +2,35 @@
 
 Accuracy depends only on the algorithm, and the hardware cost model (hw/) is cheap and vectorised:
 so with `hw_grid: true` the sampler only proposes the non-hardware parameters; the hardware
-parameters (`hw.*`, finite domains) are expanded to their full grid, costed in one call of
-`hw.evaluate` on arrays, and the grid's non-dominated feasible points are stored as trials. The
+parameters (`hw.*`, finite domains) are expanded to their full grid, costed in one call of the
+grid's scorer on arrays, and the grid's non-dominated feasible points are stored as trials. The
 hardware axis then has no sampling error: each algorithm point comes with its exact hardware front.
+The scorer (the app's `dse.app.point.score_hw_grid`) is passed in: the search imports no cost model.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import optuna
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from dse.objectives import ObjectiveError, objective_values
-from dse.pareto import nondominated_mask, to_minimization
-from dse.samplers import grid_of
-from dse.space import Param, Space, SpaceError, Value
+from dse.search.objectives import ObjectiveError, objective_values
+from dse.search.pareto import nondominated_mask, to_minimization
+from dse.search.samplers import grid_of
+from dse.search.space import Param, Space, SpaceError, Value
 
 HW_PREFIX = "hw."
+
+GridScorer = Callable[[DictConfig, dict[str, Any]], tuple[Any, dict[str, Any]]]
+"""Scores one algorithm point over a hardware grid: (its composed config, its `hw` part as a plain dict
+in which each grid parameter is an array over the grid) -> (the vectorised cost, whose element `i` has
+`.to_dict()`, and the entries every grid point shares, e.g. the point's accuracy)."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +46,10 @@ class HwGrid:
     """The hardware parameters of a space, expanded to every combination of their values."""
 
     params: tuple[Param, ...]
+    score: GridScorer
 
     @classmethod
-    def split(cls, space: Space) -> tuple[HwGrid, Space]:
+    def split(cls, space: Space, score: GridScorer) -> tuple[HwGrid, Space]:
         """The grid of the space's `hw.*` parameters and the space of everything else."""
         hw_params = tuple(p for p in space.params if p.name.startswith(HW_PREFIX))
         if not hw_params:
@@ -54,7 +60,7 @@ class HwGrid:
             raise SpaceError("hw_grid: a parameter's condition refers to a hardware parameter")
         if not rest.params:
             raise SpaceError("hw_grid: nothing left to sample besides the hardware grid; use sampler=grid")
-        return cls(hw_params), rest
+        return cls(hw_params, score), rest
 
     def points(self) -> list[dict[str, Value]]:
         """Every combination of the hardware values, in a fixed order."""
@@ -63,23 +69,16 @@ class HwGrid:
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())]
 
     def evaluate(self, cfg: DictConfig) -> list[GridPoint]:
-        """Cost every hardware point of the grid for the algorithm point in `cfg` (one hw call)."""
-        import hw
-        import models
-        from dse.point import PointConfig
-
-        point = PointConfig.from_cfg(cfg)
+        """Cost every hardware point of the grid for the algorithm point in `cfg` (one scorer call)."""
         combos = self.points()
-        hw_cfg = copy.deepcopy(point.hw)
+        hw_cfg: dict[str, Any] = OmegaConf.to_container(cfg["hw"], resolve=True)  # type: ignore[assignment]
         for p in self.params:
             _set(hw_cfg, p.name[len(HW_PREFIX) :], np.array([c[p.name] for c in combos]))
-        system, kv_format, workload = hw.build(hw_cfg, point.algo, point.model, point.workload)
-        cost = hw.evaluate(system, kv_format, workload)
-        accuracy = models.score(point.algo, point.proxy).to_dict()
+        cost, shared = self.score(cfg, hw_cfg)
         out = []
         for i, combo in enumerate(combos):
             result = _index(cost, i, len(combos)).to_dict()
-            result["accuracy"] = accuracy
+            result.update(shared)
             out.append(GridPoint(combo, result))
         return out
 

@@ -20,7 +20,7 @@ from typing import Any
 from hydra.core.config_loader import ConfigLoader
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from dse.space import Space, SpaceError, Value, override_string
+from dse.search.space import Space, SpaceError, Value, override_string
 
 
 class JobConfigs:

@@ -29,7 +29,7 @@ ATTR_FAIL_REASON = "fail_reason"
 """User attribute of a FAILED trial: one line saying why."""
 
 ATTR_CONFIG_HASH = "config_hash"
-"""User attribute: the hash of the trial's job config (dse.jobconfig.config_hash)."""
+"""User attribute: the hash of the trial's job config (dse.search.jobconfig.config_hash)."""
 
 ATTR_SAMPLED_HASH = "hw_grid.sampled_config_hash"
 """User attribute of a hardware-grid trial: the config hash of the algorithm point the sampler
@@ -38,7 +38,6 @@ proposed (before its hardware grid was expanded); repeats are detected on it."""
 ATTR_FRONT_RANK = "hw_grid.rank"
 """User attribute of a hardware-grid trial: its place in its algorithm point's hardware front.
 Rank 0 is the trial the sampler asked for; only those count towards n_trials."""
-"""User attribute of a FAILED trial: one line saying why."""
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 

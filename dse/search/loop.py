@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,11 +16,11 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from dse.executors import Executor, Job, Outcome
-from dse.hwgrid import GridPoint, HwGrid, front
-from dse.jobconfig import JobConfigs, config_hash
-from dse.ledger import ATTR_CONFIG_HASH, ATTR_SAMPLED_HASH, FrontEntry, Ledger
-from dse.objectives import (
+from dse.search.executors import Executor, Job, Outcome
+from dse.search.hwgrid import GridPoint, HwGrid, front
+from dse.search.jobconfig import JobConfigs, config_hash
+from dse.search.ledger import ATTR_CONFIG_HASH, ATTR_SAMPLED_HASH, FrontEntry, Ledger
+from dse.search.objectives import (
     Constraint,
     Objective,
     ObjectiveDirectionError,
@@ -29,7 +28,8 @@ from dse.objectives import (
     lookup,
     objective_values,
 )
-from dse.space import Space, Value, override_string
+from dse.search.space import Space, Value, override_string
+from dse.units import format_number
 
 log = logging.getLogger(__name__)
 
@@ -219,10 +219,4 @@ def _record_front(ledger: Ledger, scoring: Scoring, job: Job, points: list[GridP
 
 def format_values(objectives: Sequence[Objective], values: Sequence[float]) -> str:
     """`accuracy=0.912 latency=1.23e-03s memory=4.1e+08B` for logs."""
-    return " ".join(f"{o.name}={_num(v)}{o.unit}" for o, v in zip(objectives, values, strict=True))
-
-
-def _num(v: float) -> str:
-    if v == 0 or not math.isfinite(v):
-        return str(v)
-    return f"{v:.4g}"
+    return " ".join(f"{o.name}={format_number(v)}{o.unit}" for o, v in zip(objectives, values, strict=True))

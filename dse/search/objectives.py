@@ -1,6 +1,6 @@
 """Objectives and constraints: which numbers of an evaluation the search optimises or bounds.
 
-An evaluation is the JSON-ready dict of `dse.point.evaluate_point` (latency_s, kv_bytes, fits,
+An evaluation is the JSON-ready dict of `dse.app.point.evaluate_point` (latency_s, kv_bytes, fits,
 accuracy.value, ...). Objectives and constraints name a dotted key path into it. Built-in names
 keep configs short: `accuracy`, `latency`, `memory`, `energy`, `context`, `area`, `power`.
 """

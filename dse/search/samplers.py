@@ -13,7 +13,7 @@ from typing import Any
 
 import optuna
 
-from dse.space import Space, SpaceError
+from dse.search.space import Space, SpaceError
 
 SAMPLERS = ("nsga2", "tpe", "gp", "random", "grid", "qmc")
 

@@ -18,8 +18,8 @@ import optuna
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from dse.bulk_storage import BulkRDBStorage
-from dse.objectives import Objective
+from dse.search.bulk_storage import BulkRDBStorage
+from dse.search.objectives import Objective
 
 SQLITE_BUSY_TIMEOUT_S = 120.0
 """How long a writer waits for another process's SQLite lock before failing (s)."""
@@ -28,7 +28,7 @@ CREATE_ATTEMPTS = 5
 """Tries to open a storage whose tables other workers are creating at the same moment."""
 
 STUDY_ATTR_OBJECTIVES = "pimdse.objectives"
-"""Study user attribute: the objectives as [{name, key, direction, unit}], read by dse.results."""
+"""Study user attribute: the objectives as [{name, key, direction, unit}], read by dse.results.frames."""
 
 
 class StudyError(ValueError):

@@ -23,17 +23,17 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from dse.executors import Executor, InProcess, LauncherExecutor, Pool
-from dse.hwgrid import HwGrid
-from dse.jobconfig import JobConfigs
-from dse.ledger import Ledger
-from dse.objectives import Objective, ObjectiveError, parse_constraints, parse_objectives
-from dse.provenance import code_version
-from dse.samplers import make_sampler
-from dse.space import Param, Space, SpaceError, param_from_override, params_from_config
-from dse.study import StudyError, describe_storage, make_storage, open_study, sqlite_url
-from dse.study_report import report_dir, write_report
-from dse.sweep import Scoring, SweepStats, run_sweep
+from dse.app.provenance import code_version
+from dse.results.study_report import report_dir, write_report
+from dse.search.executors import Executor, InProcess, LauncherExecutor, Pool
+from dse.search.hwgrid import HwGrid
+from dse.search.jobconfig import JobConfigs
+from dse.search.ledger import Ledger
+from dse.search.loop import Scoring, SweepStats, run_sweep
+from dse.search.objectives import Objective, ObjectiveError, parse_constraints, parse_objectives
+from dse.search.samplers import make_sampler
+from dse.search.space import Param, Space, SpaceError, param_from_override, params_from_config
+from dse.search.storage import StudyError, describe_storage, make_storage, open_study, sqlite_url
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,10 @@ class PimdseSweeper(Sweeper):
             raise SpaceError(f"cannot compose the sweep's configs: {str(err).splitlines()[0]}") from err
         grid = None
         if self.settings["hw_grid"]:
-            grid, space = HwGrid.split(space)
+            # Imported here: the cost model and torch load only for pimdse's own hw_grid sweeps.
+            from dse.app.point import score_hw_grid
+
+            grid, space = HwGrid.split(space, score_hw_grid)
             configs = JobConfigs(loader, self.config, space, fixed)
         return space, configs, grid, fixed
 

@@ -19,7 +19,7 @@ import toy_app
 from hydra._internal.hydra import Hydra
 from hydra.core.global_hydra import GlobalHydra
 
-from dse.study import make_storage
+from dse.search.storage import make_storage
 
 TOY_APP = Path(toy_app.__file__)
 REPO = Path(__file__).resolve().parents[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +12,15 @@ from conftest import load, sweep_args
 from hydra import compose, initialize_config_dir
 from hydra._internal.hydra import Hydra
 from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
 
-from dse.app import CONF_DIR, main
-from dse.hwgrid import GridPoint, HwGrid, _index, front
-from dse.ledger import ATTR_FRONT_RANK
-from dse.objectives import parse_constraints, parse_objectives
-from dse.point import evaluate_point
-from dse.space import Param, Space, SpaceError
-from dse.sweep import Scoring
+from dse.app.pimdse import CONF_DIR, main
+from dse.app.point import evaluate_point, score_hw_grid
+from dse.search.hwgrid import GridPoint, HwGrid, _index, front
+from dse.search.ledger import ATTR_FRONT_RANK
+from dse.search.loop import Scoring
+from dse.search.objectives import parse_constraints, parse_objectives
+from dse.search.space import Param, Space, SpaceError
 
 Cat = optuna.distributions.CategoricalDistribution
 
@@ -31,15 +33,40 @@ def test_split_keeps_hardware_params_for_the_grid() -> None:
             Param("hw.b", optuna.distributions.IntDistribution(8, 24, step=8)),
         )
     )
-    grid, rest = HwGrid.split(space)
+    grid, rest = HwGrid.split(space, score_hw_grid)
     assert rest.names == ("algo",)
     assert grid.points() == [{"hw.a": a, "hw.b": b} for a in (1, 2) for b in (8, 16, 24)]
     with pytest.raises(SpaceError, match="continuous"):
         HwGrid.split(
-            Space((Param("hw.x", optuna.distributions.FloatDistribution(0, 1)), Param("a", Cat((1,)))))
+            Space((Param("hw.x", optuna.distributions.FloatDistribution(0, 1)), Param("a", Cat((1,))))),
+            score_hw_grid,
         )
     with pytest.raises(SpaceError, match="no hw"):
-        HwGrid.split(Space((Param("a", Cat((1,))),)))
+        HwGrid.split(Space((Param("a", Cat((1,))),)), score_hw_grid)
+
+
+def test_evaluate_hands_the_scorer_the_grid_as_arrays() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Cost:
+        seconds: object
+
+        def to_dict(self) -> dict:
+            return {"latency_s": self.seconds}
+
+    seen = {}
+
+    def scorer(cfg, hw_cfg):  # noqa: ANN001, ANN202
+        seen.update(hw_cfg)
+        return Cost(hw_cfg["a"] * hw_cfg["n"]["b"]), {"accuracy": cfg.acc}
+
+    grid = HwGrid((Param("hw.a", Cat((1, 2))), Param("hw.n.b", Cat((10, 30)))), scorer)
+    points = grid.evaluate(OmegaConf.create({"acc": 0.5, "hw": {"a": 0, "n": {"b": 0}, "c": 7}}))
+    assert seen["c"] == 7 and list(seen["a"]) == [1, 1, 2, 2] and list(seen["n"]["b"]) == [10, 30, 10, 30]
+    assert [(p.hw_values, p.result) for p in points] == [
+        ({"hw.a": a, "hw.n.b": b}, {"latency_s": a * b, "accuracy": 0.5}) for a in (1, 2) for b in (10, 30)
+    ]
+    with pytest.raises(SpaceError, match="'hw.x' is not a key"):
+        HwGrid((Param("hw.x", Cat((1,))),), scorer).evaluate(OmegaConf.create({"acc": 0, "hw": {}}))
 
 
 def test_index_takes_one_point_of_a_grid_result() -> None:
@@ -77,7 +104,7 @@ def test_hw_grid_sweep_stores_exact_fronts_of_the_real_cost_model(tmp_path: Path
         *hw_sweep,
     ]
     hydra = Hydra.create_main_hydra_file_or_module(
-        calling_file=None, calling_module="dse.app", config_path=str(CONF_DIR), job_name="app"
+        calling_file=None, calling_module="dse.app.pimdse", config_path=str(CONF_DIR), job_name="app"
     )
     try:
         hydra.multirun(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import optuna
 
-from dse.ledger import ATTR_CONFIG_HASH, ATTR_WORKER, Ledger
+from dse.search.ledger import ATTR_CONFIG_HASH, ATTR_WORKER, Ledger
 
 
 def workers(n: int) -> tuple[optuna.Study, list[Ledger]]:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from dse.objectives import (
+from dse.search.objectives import (
     Constraint,
     ObjectiveDirectionError,
     ObjectiveError,

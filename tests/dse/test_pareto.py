@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dse.pareto import hypervolume, nondominated_mask, reference_point, to_minimization
+from dse.search.pareto import hypervolume, nondominated_mask, reference_point, to_minimization
 
 
 def test_nondominated_mask_on_a_known_set() -> None:

@@ -9,9 +9,9 @@ import subprocess
 import pandas as pd
 import pytest
 
-from dse.objectives import parse_objectives
-from dse.plot import write_pareto_html
-from dse.results import pareto_mask
+from dse.results.frames import pareto_mask
+from dse.results.plots import write_pareto_html
+from dse.search.objectives import parse_objectives
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium)")

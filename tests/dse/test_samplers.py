@@ -6,8 +6,8 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from dse.samplers import GridSearch, grid_of, make_sampler, nsga2_population
-from dse.space import Param, Space, SpaceError
+from dse.search.samplers import GridSearch, grid_of, make_sampler, nsga2_population
+from dse.search.space import Param, Space, SpaceError
 
 
 def test_nsga2_population_fits_the_budget() -> None:

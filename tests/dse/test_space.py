@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from dse.space import Param, Space, SpaceError, override_string, param_from_override, params_from_config
+from dse.search.space import (
+    Param,
+    Space,
+    SpaceError,
+    override_string,
+    param_from_override,
+    params_from_config,
+)
 
 
 def cli(text: str) -> Param:

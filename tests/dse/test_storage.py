@@ -9,8 +9,8 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from dse.objectives import parse_objectives
-from dse.study import StudyError, make_storage, open_study, sqlite_url
+from dse.search.objectives import parse_objectives
+from dse.search.storage import StudyError, make_storage, open_study, sqlite_url
 
 TrialState = optuna.trial.TrialState
 

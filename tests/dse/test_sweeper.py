@@ -14,10 +14,10 @@ from conftest import TOY_APP, load
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from dse.jobconfig import config_hash
-from dse.ledger import ATTR_FAIL_REASON
-from dse.results import load_frame
-from dse.study import make_storage, sqlite_url
+from dse.results.frames import load_frame
+from dse.search.jobconfig import config_hash
+from dse.search.ledger import ATTR_FAIL_REASON
+from dse.search.storage import make_storage, sqlite_url
 
 TrialState = optuna.trial.TrialState
 
@@ -278,7 +278,7 @@ def test_optuna_dashboard_reads_the_study(run_toy, tmp_path: Path) -> None:
 
 
 def test_study_report_command(run_toy, tmp_path: Path, capsys) -> None:
-    from dse.study_report import main as report_main
+    from dse.results.study_report import main as report_main
 
     run_toy("hydra.sweeper.n_trials=5")
     capsys.readouterr()

@@ -12,9 +12,9 @@ from pathlib import Path
 import optuna
 from conftest import load, study_db, toy_cli
 
-from dse.executors import POOL_BROKE
-from dse.ledger import ATTR_WORKER
-from dse.study import make_storage
+from dse.search.executors import POOL_BROKE
+from dse.search.ledger import ATTR_WORKER
+from dse.search.storage import make_storage
 
 TrialState = optuna.trial.TrialState
 DONE = re.compile(r"(\d+) trials complete, (\d+) failed")

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dse.summary import format_point
+from dse.app.summary import format_point
 
 ROOT = Path(__file__).resolve().parents[2]
 PIMDSE = Path(sys.executable).with_name("pimdse")

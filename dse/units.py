@@ -1,0 +1,73 @@
+"""Numbers with readable units, for every printed table, log line and plot axis of dse/.
+
+Values are stored in SI units (seconds, bytes, joules); these functions only choose how to show them.
+Each keeps the precision its output has always had (tests and the README compare the text).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+BYTE_UNITS = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
+"""Binary byte units, largest first: (name, bytes)."""
+
+TIME_UNITS = (("s", 1.0), ("ms", 1e-3), ("us", 1e-6))
+"""Time units, largest first: (name, seconds)."""
+
+AXIS_UNITS = {"s": ("ms", 1e3), "B": ("GiB", 2.0**-30), "J": ("mJ", 1e3)}
+"""Stored unit -> (unit a plot axis shows, factor to it); plotly would write 1.2e9 bytes as "1.2B"."""
+
+
+def _largest(magnitude: float, units: tuple[tuple[str, float], ...]) -> tuple[str, float] | None:
+    """The first (largest) unit that `magnitude` reaches, or None below all of them."""
+    return next(((name, size) for name, size in units if magnitude >= size), None)
+
+
+def bytes_text(n: float) -> str:
+    """`1.50 MiB`, or whole bytes below 1 KiB (`512 B`): the single-point table."""
+    unit = _largest(n, BYTE_UNITS)
+    return f"{n / unit[1]:.2f} {unit[0]}" if unit else f"{n:.0f} B"
+
+
+def seconds_text(s: float) -> str:
+    """`1.234 ms`: three decimals in s, ms, us or ns: the single-point table."""
+    name, scale = _largest(s, TIME_UNITS) or ("ns", 1e-9)
+    return f"{s / scale:.3f} {name}"
+
+
+def millijoules_text(j: float) -> str:
+    """An energy in J as `12.345 mJ`: the single-point table."""
+    return f"{j * 1e3:.3f} mJ"
+
+
+def format_quantity(value: float, unit: str) -> str:
+    """Four significant digits with a readable unit (seconds below 1 s as ms/us, bytes as KiB/MiB/GiB);
+    `-` for a missing value: the Pareto table, hover texts and the hypervolume's reference point."""
+    if pd.isna(value):
+        return "-"
+    if unit == "s" and abs(value) < 1:
+        return f"{value * 1e3:.4g} ms" if abs(value) >= 1e-3 else f"{value * 1e6:.4g} us"
+    if unit == "B":
+        scaled = _largest(abs(value), BYTE_UNITS)
+        if scaled:
+            return f"{value / scaled[1]:.4g} {scaled[0]}"
+    return f"{value:.4g}{' ' + unit if unit else ''}"
+
+
+def format_number(v: float) -> str:
+    """Four significant digits; zero, inf and nan as Python writes them: the sweep's log lines."""
+    if v == 0 or not math.isfinite(v):
+        return str(v)
+    return f"{v:.4g}"
+
+
+def axis_unit(unit: str) -> str:
+    """The unit a plot axis shows for values stored in `unit`."""
+    return AXIS_UNITS[unit][0] if unit in AXIS_UNITS else unit
+
+
+def to_axis_unit(values: pd.Series, unit: str) -> pd.Series:
+    """`values` (stored in `unit`) converted to `axis_unit(unit)`."""
+    return values * AXIS_UNITS[unit][1] if unit in AXIS_UNITS else values
