@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+import numpy as np
 
 from hw.kv_format import KvFormat, build_kv_format
 from hw.model_shape import ModelShape
 from hw.system import System
 from hw.workload import Workload
+from spec.errors import SpecError
 from spec.fields import build as build_spec
 
 
@@ -26,4 +29,27 @@ def build(
     system = build_spec(System, hw_cfg, "hw")
     model = build_spec(ModelShape, model_cfg, "model")
     kv = build_kv_format(algo_cfg, model)
-    return system, kv, build_spec(Workload, workload_cfg, "workload", model=model)
+    workload = build_spec(Workload, workload_cfg, "workload", model=model)
+    check_grid_shapes({"hw": hw_cfg, "algo": algo_cfg, "model": model_cfg, "workload": workload_cfg})
+    return system, kv, workload
+
+
+def check_grid_shapes(parts: Mapping[str, Any]) -> None:
+    """Raise SpecError naming the first array leaf whose shape does not broadcast with the array
+    leaves before it (the parts are already validated, so they hold only known keys)."""
+    shape: tuple[int, ...] = ()
+    for path, arr in _array_leaves(parts, ""):
+        try:
+            shape = np.broadcast_shapes(shape, arr.shape)
+        except ValueError:
+            allowed = f"shape {arr.shape} does not broadcast with the other array leaves' {shape}"
+            raise SpecError(path, arr, allowed) from None
+
+
+def _array_leaves(tree: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, np.ndarray]]:
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from _array_leaves(value, f"{path}.")
+        elif isinstance(value, np.ndarray) and value.ndim:
+            yield path, value

@@ -237,7 +237,7 @@ def read_integers(raw: Any, full: str, rule: Rule) -> tuple[int, ...]:
 def read_number(raw: Any, full: str, rule: Rule) -> Num:
     """A finite number within `rule`'s bounds: int for integer rules, float otherwise, or a float
     ndarray for a grid of design points."""
-    if isinstance(raw, bool | str | list | tuple | Mapping) or raw is None:
+    if isinstance(raw, bool | np.bool_ | str | list | tuple | Mapping) or raw is None:
         grid = " (a grid of values is a numpy array, not a list)" if isinstance(raw, list | tuple) else ""
         raise SpecError(full, raw, f"must be a number{grid}")
     if isinstance(raw, int | float):
@@ -247,10 +247,11 @@ def read_number(raw: Any, full: str, rule: Rule) -> Num:
             raise SpecError(full, raw, "must be a finite number") from None
         x = _scalar(x, full, rule)
         return int(x) if rule.integer and not rule.as_float else x
-    try:
-        arr = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        raise SpecError(full, raw, "must be a number or a numpy array of numbers") from None
+    arr = np.asarray(raw)
+    # Real numbers only: a bool, complex or object array (Decimal, str, huge int) is no design point.
+    if arr.dtype.kind not in "iuf":
+        raise SpecError(full, raw, "must be a number or a numpy array of numbers")
+    arr = arr.astype(np.float64, copy=False)
     checks: list[tuple[np.ndarray, str]] = [(~np.isfinite(arr), "must be finite")]
     if rule.gt is not None:
         checks.append((~(arr > rule.gt), f"must be > {show(rule.gt)}"))

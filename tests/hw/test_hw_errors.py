@@ -57,9 +57,16 @@ import hw
         ({"hw__pim__stacks": 1e300}, "hw.pim.stacks=1e+300", "<= 4096"),
         ({"hw__pim__stacks": 10**400}, "hw.pim.stacks=100000...(401 digits)", "finite"),
         ({"hw__host_link__lanes": 16}, "hw.host_link.lanes=16", "needs pcie_generation"),
-        ({"hw__pim__gemv_pe": "buffer_die", "hw__pim__pe__buffer_die": None}, "hw.pim.pe.buffer_die=None", "required section is missing"),
-        ({"hw__mapping__attention": "gpu", "hw__mapping__kv_home": "pim", "hw__pim": None}, "hw.mapping.kv_home='pim'",
-         "no PIM memory"),
+        (
+            {"hw__pim__gemv_pe": "buffer_die", "hw__pim__pe__buffer_die": None},
+            "hw.pim.pe.buffer_die=None",
+            "required section is missing",
+        ),
+        (
+            {"hw__mapping__attention": "gpu", "hw__mapping__kv_home": "pim", "hw__pim": None},
+            "hw.mapping.kv_home='pim'",
+            "no PIM memory",
+        ),
     ],
 )
 def test_bad_input_names_field_value_and_what_is_allowed(overrides, field, allowed):
@@ -98,3 +105,57 @@ def test_not_fitting_is_a_result_not_an_error():
     )
     assert c.kernels["kv_spill_transfer"].bound == "link"
     assert c.kernels["attention_spill_gpu"].seconds > 0
+
+
+MISTRAL_7B_WEIGHT_BYTES = 2 * (32 * (4096 * 48 * 128 + 4096 * 4096 + 3 * 4096 * 14336) + 4096 * 32000)
+"""FP16 weights of Mistral-7B as costed: 32 layers of QKV (32 + 2 x 8 heads of 128), O and gated FFN
+(14336 wide), plus the LM head (vocabulary 32000); the embedding table is not resident."""
+
+
+@pytest.mark.parametrize("preset", ["aqpim_hbm3", "gpu_offload_pcie"])
+def test_a_gpu_that_cannot_hold_the_weights_does_not_fit(preset):
+    """KV in PIM or in host memory: the GPU running the projections must still hold their weights."""
+    exact = hw.evaluate(*hw.build(*point(hw=preset, hw__gpu__mem_capacity_bytes=MISTRAL_7B_WEIGHT_BYTES)))
+    assert exact.fits is True
+    short = hw.evaluate(*hw.build(*point(hw=preset, hw__gpu__mem_capacity_bytes=MISTRAL_7B_WEIGHT_BYTES - 1)))
+    assert short.fits is False
+    one_byte = hw.evaluate(*hw.build(*point(hw=preset, hw__gpu__mem_capacity_bytes=1)))
+    assert one_byte.fits is False
+    assert one_byte.latency_s == exact.latency_s  # capacity decides fitting, not speed
+
+
+def test_weights_mapped_to_pim_must_fit_the_pim_memory():
+    import numpy as np
+
+    ffn_on_pim = {
+        "hw__mapping__ffn": "pim",
+        "hw__pim__capacity_bytes_per_stack": np.array([1 << 20, 1 << 34]),
+    }
+    c = hw.evaluate(*hw.build(*point(**ffn_on_pim)))
+    assert c.fits.tolist() == [False, True]
+
+
+def test_the_result_guard_names_the_first_bad_number():
+    import dataclasses
+
+    import numpy as np
+
+    from hw.errors import check_result
+
+    cost = hw.evaluate(*hw.build(*point()))
+    assert check_result(cost) is cost
+    with pytest.raises(hw.SpecError) as err:
+        check_result(dataclasses.replace(cost, latency_s=float("nan")))
+    assert str(err.value) == (
+        "result.latency_s=nan: not a finite non-negative number: the inputs are outside the modelled range"
+    )
+    kernels = dict(cost.kernels)
+    kernels["ffn"] = dataclasses.replace(kernels["ffn"], energy_j=np.array([1.0, -2.0, np.inf]))
+    with pytest.raises(hw.SpecError, match=r"^result\.kernels\.ffn\.energy_j=-2: .*modelled range$"):
+        check_result(dataclasses.replace(cost, kernels=kernels))
+
+
+def test_hw_and_spec_share_one_error_type():
+    import spec
+
+    assert hw.SpecError is spec.SpecError
