@@ -61,11 +61,7 @@ class ClusterSparseKv(KvFormat):
         m, ctx, a = step.model, step.context, self.algo
         full = self.fp_tokens(ctx)
         rest = ctx - full
-        read = (
-            np.minimum(cluster.selected_clusters(a, rest) * a.cluster_tokens, rest)
-            + cluster.buffer_tokens(a, rest)
-            + full
-        )
+        read = cluster.read_tokens(a, rest) + full
         scoring = 2 * step.q_heads_total * cluster.clusters(a, rest) * m.head_dim * m.n_layers
         centroids = self.footprint(m, ctx, step.batch).codebooks
         kv_read = 2 * step.kv_heads_total * m.n_layers * read * m.head_dim * FP16_BYTES + centroids

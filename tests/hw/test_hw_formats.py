@@ -119,3 +119,13 @@ def test_a_new_format_on_the_gpu_reads_its_own_bytes():
     assert c.kernels["kv_host_transfer"].energy_j == pytest.approx(
         fp16.kernels["kv_host_transfer"].energy_j * c.kv_bytes / fp16.kv_bytes, rel=1e-12
     )
+
+
+@pytest.mark.parametrize("ctx", [100, 500, 1000])
+def test_cluster_sparse_on_the_gpu_reads_every_token_once_when_the_budget_covers_all(ctx):
+    # Budget 1024 tokens covers every cluster below ~1100 tokens: the GPU then reads the whole cache
+    # (all tokens in FP16 plus the centroids) once, the buffer's 64 tokens not twice.
+    cfg = point(hw="gpu_offload_pcie", algo="cluster_sparse", workload__context_tokens=ctx)
+    system, kv, workload = hw.build(*cfg)
+    work = kv.gpu_attention_work(Step(system=system, kv=kv, workload=workload))
+    assert work.bytes_read == hw.evaluate(system, kv, workload).kv_bytes
