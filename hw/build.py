@@ -48,8 +48,8 @@ def check_grid_shapes(parts: Mapping[str, Any]) -> None:
 
 def _array_leaves(tree: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, np.ndarray]]:
     for key, value in tree.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            yield from _array_leaves(value, f"{path}.")
-        elif isinstance(value, np.ndarray) and value.ndim:
-            yield path, value
+        if isinstance(value, np.ndarray):
+            if value.ndim:
+                yield f"{prefix}{key}", value
+        elif not isinstance(value, float | int | str) and isinstance(value, Mapping):  # ABC check last: slow
+            yield from _array_leaves(value, f"{prefix}{key}.")

@@ -13,6 +13,7 @@ vectorised and name the first offending element. A plain list is not a grid: it 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass
@@ -128,7 +129,13 @@ def rule_of(f: dataclasses.Field) -> Rule | None:
 
 def config_fields(cls: type) -> list[tuple[dataclasses.Field, Rule]]:
     """The fields of a spec class that are config keys, with their rules, in declaration order."""
-    return [(f, r) for f in dataclasses.fields(cls) if (r := rule_of(f)) is not None]
+    return list(_config_fields(cls))
+
+
+@functools.cache
+def _config_fields(cls: type) -> tuple[tuple[dataclasses.Field, Rule], ...]:
+    # Once per class: `build` asks for every section of every design point.
+    return tuple((f, r) for f in dataclasses.fields(cls) if (r := rule_of(f)) is not None)
 
 
 def has_default(f: dataclasses.Field) -> bool:
@@ -166,7 +173,7 @@ def build(cls: type, cfg: Any, path: str, **given: Any) -> Any:
     and adds defaults computed from other keys, raising SpecError when given keys conflict.
     """
     cfg = mapping(cfg, path)
-    fields = config_fields(cls)
+    fields = _config_fields(cls)
     reject_unknown(cfg, path, [f.name for f, _ in fields])
     kw: dict[str, Any] = {}
     for f, rule in fields:
@@ -237,16 +244,13 @@ def read_integers(raw: Any, full: str, rule: Rule) -> tuple[int, ...]:
 def read_number(raw: Any, full: str, rule: Rule) -> Num:
     """A finite number within `rule`'s bounds: int for integer rules, float otherwise, or a float
     ndarray for a grid of design points."""
+    if type(raw) is float or type(raw) is int:  # the common case first (a Mapping check is slow)
+        return _plain(raw, full, rule)
     if isinstance(raw, bool | np.bool_ | str | list | tuple | Mapping) or raw is None:
         grid = " (a grid of values is a numpy array, not a list)" if isinstance(raw, list | tuple) else ""
         raise SpecError(full, raw, f"must be a number{grid}")
     if isinstance(raw, int | float):
-        try:
-            x = float(raw)
-        except OverflowError:
-            raise SpecError(full, raw, "must be a finite number") from None
-        x = _scalar(x, full, rule)
-        return int(x) if rule.integer and not rule.as_float else x
+        return _plain(raw, full, rule)
     arr = np.asarray(raw)
     # Real numbers only: a bool, complex or object array (Decimal, str, huge int) is no design point.
     if arr.dtype.kind not in "iuf":
@@ -267,6 +271,16 @@ def read_number(raw: Any, full: str, rule: Rule) -> Num:
     if arr.ndim:
         return arr
     return int(arr) if rule.integer and not rule.as_float else float(arr)
+
+
+def _plain(raw: int | float, full: str, rule: Rule) -> int | float:
+    """One plain Python number checked against `rule`."""
+    try:
+        x = float(raw)
+    except OverflowError:
+        raise SpecError(full, raw, "must be a finite number") from None
+    x = _scalar(x, full, rule)
+    return int(x) if rule.integer and not rule.as_float else x
 
 
 def _scalar(x: float, full: str, rule: Rule) -> float:
@@ -291,6 +305,8 @@ def first_bad(arr: np.ndarray, bad: np.ndarray) -> object:
 
 def require(ok: Num | bool, path: str, value: Num, allowed: str) -> None:
     """Raise SpecError(path, first offending value, allowed) unless `ok` holds everywhere."""
+    if ok is True:  # a scalar rule that holds (the common case) needs no array work
+        return
     bad = ~np.asarray(ok, dtype=bool)
     if np.any(bad):
         arr = np.broadcast_to(np.asarray(value, dtype=np.float64), bad.shape)
