@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from hw.fields import Num
 from hw.model_shape import ModelShape
 from hw.roofline import KernelCost
+from spec.algo import Algorithm
 
 if TYPE_CHECKING:
     from hw.kernels.step import Step
@@ -79,13 +80,13 @@ class PimAttention:
 @dataclass(frozen=True)
 class KvFormat(ABC):
     """One KV-cache format, hw side: subclasses set `name` (the conf/algo name) and hold `algo`,
-    that algorithm's spec from `spec.algo`."""
+    that algorithm's spec from `spec.algo` (the one models/ scores)."""
 
     name: ClassVar[str]
-    algo: Any
+    algo: Algorithm
 
     def fp_tokens(self, context_tokens: Num) -> Num:
-        """Tokens kept in FP16 at `context_tokens` tokens: sinks plus the recent window, capped."""
+        """Tokens kept in FP16 at `context_tokens` tokens: the spec's sinks plus recent window, capped."""
         return np.minimum(context_tokens, self.algo.sink_tokens + self.algo.window_tokens)
 
     @property

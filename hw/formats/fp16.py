@@ -33,7 +33,7 @@ class Fp16Kv(KvFormat):
 
     @property
     def knee_tokens(self) -> Num:
-        """None: the footprint is linear from the first token."""
+        """0: every token is FP16, so the footprint is linear from the first token."""
         return 0.0
 
     def footprint(
