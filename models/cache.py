@@ -1,4 +1,5 @@
-"""On-disk result cache keyed by algorithm parameters and the proxy config; safe across processes.
+"""On-disk result cache keyed by the algorithm's accuracy parameters and the proxy config; safe across
+processes.
 
 One JSON file per key, written to a temporary name and renamed (atomic on POSIX), under a per-key
 file lock so concurrent workers scoring the same point compute it once.
@@ -9,37 +10,34 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from .channel_sort import VERSION as SORT_VERSION
+from .formats import KvFormat
 from .result import Accuracy
-from .spec import AlgoSpec, PQSpec, ProxySpec
+from .spec import ProxySpec
 
 CACHE_VERSION = 1  # bump when the numbers a key produces change
 
 
-def result_key(algo: AlgoSpec, proxy: ProxySpec) -> str:
-    blob: dict[str, Any] = {"algo": asdict(algo), "proxy": proxy.key_dict(), "v": CACHE_VERSION}
-    if isinstance(algo, PQSpec) and algo.channel_sort:
-        blob["channel_sort"] = SORT_VERSION  # only sorted points change when the sort does
+def result_key(fmt: KvFormat, proxy: ProxySpec) -> str:
+    blob: dict[str, Any] = fmt.cache_key() | {"proxy": proxy.key_dict(), "v": CACHE_VERSION}
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=list).encode()).hexdigest()[:32]
 
 
-def cached(algo: AlgoSpec, proxy: ProxySpec, compute: Callable[[], Accuracy]) -> Accuracy:
+def cached(fmt: KvFormat, proxy: ProxySpec, compute: Callable[[], Accuracy]) -> Accuracy:
     if not proxy.result_cache:
         return compute()
     root = Path(proxy.cache_dir) / "results"
     root.mkdir(parents=True, exist_ok=True)
-    path = root / f"{result_key(algo, proxy)}.json"
+    path = root / f"{result_key(fmt, proxy)}.json"
     with FileLock(str(path) + ".lock"):
         if path.exists():
             return Accuracy.from_dict(json.loads(path.read_text()), cached=True)
         acc = compute()
-        payload: dict[str, Any] = acc.to_dict() | {"algo": asdict(algo)}
+        payload: dict[str, Any] = acc.to_dict() | {"algo": fmt.accuracy_params()}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
         tmp.replace(path)

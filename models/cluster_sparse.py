@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
+from spec.algo import ClusterSparse
+
 from .kmeans import KMeansConfig, assign, kmeans
-from .spec import ClusterSparseSpec
 
 
 @dataclass
@@ -40,7 +41,7 @@ def _cluster_span(k: torch.Tensor, start: int, stop: int, n: int, iters: int, se
     return ids.reshape(b, g, -1), (sums / cnt.clamp_min(1)[..., None]).reshape(b, g, n, d)
 
 
-def build_clusters(k: torch.Tensor, prefill: int, spec: ClusterSparseSpec, seed: int) -> Clusters:
+def build_clusters(k: torch.Tensor, prefill: int, spec: ClusterSparse, seed: int) -> Clusters:
     """k [B, G, L, d] post-RoPE keys of the whole stream."""
     b, g, length, _ = k.shape
     ids = torch.full((b, g, length), -1, dtype=torch.long)
@@ -62,7 +63,7 @@ def build_clusters(k: torch.Tensor, prefill: int, spec: ClusterSparseSpec, seed:
     return Clusters(ids, centroids, sizes, torch.cat(ready), len(spans) - 1)
 
 
-def read_mask(q: torch.Tensor, q_pos: torch.Tensor, cl: Clusters, prefill: int, spec: ClusterSparseSpec
+def read_mask(q: torch.Tensor, q_pos: torch.Tensor, cl: Clusters, prefill: int, spec: ClusterSparse
               ) -> torch.Tensor:
     """Tokens read by each query: q [B, H, T, d] at positions q_pos [T] -> bool [B, H, T, L]."""
     b, h, t, _ = q.shape

@@ -1,13 +1,8 @@
-"""Errors raised by the accuracy proxy."""
+"""Errors raised by the accuracy proxy. A bad config is the project's one `spec.SpecError`."""
 
+from spec.errors import SpecError
 
-class SpecError(ValueError):
-    """A configuration value is invalid; the message is one line naming the dotted field."""
-
-    def __init__(self, field: str, value: object, allowed: str) -> None:
-        super().__init__(f"{field}={value!r}: {allowed}")
-        self.field = field
-        self.value = value
+__all__ = ["ActivationError", "ModelLoadError", "SpecError"]
 
 
 class ActivationError(ValueError):

@@ -17,36 +17,30 @@ import math
 import torch
 
 from .attention import compressed_attention
+from .calibration import Calibration
 from .capture import CaptureKey, load_capture
-from .compress import CompressContext, compress
+from .formats import KvBatch, KvFormat
 from .llama import LlamaWeights, forward, logits
-from .quick import ModeResult, channel_perms
+from .result import ModeResult
 from .runtime import get_model
-from .spec import AlgoSpec, PQSpec, ProxySpec
+from .spec import ProxySpec
 
 
-def score_full(algo: AlgoSpec, spec: ProxySpec) -> ModeResult:
+def score_full(fmt: KvFormat, spec: ProxySpec) -> ModeResult:
     cap = load_capture(spec, CaptureKey("eval", (), decode_queries=False))
     model = get_model(spec.model)
     w = model.weights
     p = spec.prefill_tokens
     k, v, q_tail = cap["k"], cap["v"], cap["q_tail"]  # [S, Y, G, L, d], [S, Y, H, T, d]
     n_seq, n_layers = k.shape[:2]
-    perms = None
-    if isinstance(algo, PQSpec) and algo.channel_sort:
-        perms = channel_perms(spec, (), algo.subvector_dim)
     refreshes = [0]
 
     def attend(i: int, q: torch.Tensor, k_all: torch.Tensor, v_all: torch.Tensor, q_pos: torch.Tensor
                ) -> torch.Tensor:
         dev = q.device
         q, k_all, v_all, q_pos = q.cpu(), k_all.cpu(), v_all.cpu(), q_pos.cpu()  # compression runs on CPU
-        pk = pv = None
-        if perms is not None:
-            pk, pv = perms[0][i].expand(n_seq, -1, -1), perms[1][i].expand(n_seq, -1, -1)
-        ctx = CompressContext(p, spec.seed, q_tail[:, i], pk, pv, spec.pq_layout, spec.kmeans_train_tokens,
-                              spec.kmeans_tol)
-        comp = compress(algo, k_all, v_all, ctx)
+        batch = KvBatch.stored(k_all, v_all, q_tail[:, i], p)
+        comp = fmt.compress(batch, fmt.fit(batch, Calibration(spec, (), torch.full((n_seq,), i))))
         refreshes[0] = comp.refreshes
         out, _ = compressed_attention(q, k_all, v_all, comp.k_hat, comp.v_hat, q_pos, comp.region,
                                       comp.read(q, q_pos))

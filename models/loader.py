@@ -6,7 +6,7 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +97,22 @@ def load_gguf(path: Path) -> LoadedModel:
     head = get("output.weight") if "output.weight" in tensors else embed
     weights = LlamaWeights(cfg, embed, layers, get("output_norm.weight"), head)
 
-    def tokenizer() -> Any:
-        from transformers import AutoTokenizer
+    name = f"gguf:{path.name}:{path.stat().st_size}"
+    return LoadedModel(weights, name, lambda: load_tokenizer("gguf", path))
 
+
+@cache
+def load_tokenizer(source: str, path: Path) -> Any:
+    """The model's tokenizer (one per process): from the GGUF's own vocabulary, or the HF directory's."""
+    from transformers import AutoTokenizer
+
+    if source == "gguf":
         return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-
-    return LoadedModel(weights, f"gguf:{path.name}:{path.stat().st_size}", tokenizer)
+    return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
 
 
 def load_hf_dir(path: Path, dtype: torch.dtype = torch.float32) -> LoadedModel:
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     if not path.is_dir():
         raise ModelLoadError(f"proxy.model.path: HF model directory {str(path)!r} does not exist")
@@ -142,5 +148,4 @@ def load_hf_dir(path: Path, dtype: torch.dtype = torch.float32) -> LoadedModel:
     embed = sd["model.embed_tokens.weight"]
     head = sd.get("lm_head.weight", embed)
     weights = LlamaWeights(cfg, embed, layers, sd["model.norm.weight"], head)
-    return LoadedModel(weights, f"hf:{path.resolve().name}",
-                       lambda: AutoTokenizer.from_pretrained(str(path), local_files_only=True))
+    return LoadedModel(weights, f"hf:{path.resolve().name}", lambda: load_tokenizer("hf", path))

@@ -45,20 +45,32 @@ def decode(codebook: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
     return codebook.gather(1, codes[..., None].expand(-1, -1, codebook.shape[-1]))
 
 
-def quantize_stream(
-    x: torch.Tensor,
-    s: int,
+def training_weights(weights: torch.Tensor | None, geo: StreamGeometry, m: int) -> torch.Tensor | None:
+    """Importance weights [B, L] of the codebook-training tokens, one row per subspace:
+    [B * m, prefill - sinks] (None stays None: unweighted)."""
+    return None if weights is None else weights[:, geo.sinks:geo.prefill].repeat_interleave(m, dim=0)
+
+
+def build_codebooks(xs: torch.Tensor, km: KMeansConfig, geo: StreamGeometry, w_train: torch.Tensor | None
+                    ) -> torch.Tensor:
+    """Codebooks [B * m, K, s] built at the end of prefill on tokens [sinks, prefill) of xs [B * m, L, s]."""
+    return kmeans(xs[:, geo.sinks:geo.prefill], km, w_train)
+
+
+def encode_stream(
+    xs: torch.Tensor,
+    cb: torch.Tensor,
     km: KMeansConfig,
     geo: StreamGeometry,
     policy: str,
-    weights: torch.Tensor | None = None,
+    w_train: torch.Tensor | None = None,
     refresh_window: int = 1024,
     refresh_interval: int = 1,
-) -> PQResult:
-    """PQ-compress x [B, L, d] (channels already permuted) as it would be after streaming all L tokens.
+) -> tuple[torch.Tensor, int]:
+    """Reconstruction [B * m, L, s] of every token of xs once all L tokens have streamed through the
+    refresh `policy` starting from the prefill codebooks cb, and the refreshes per codebook.
 
-    weights [B, L] (or None): importance of each prefill token for the prefill codebook build.
-    - static: codebooks built on prefill tokens [sinks, prefill); every token encoded with them.
+    - static: every token encoded with cb.
     - windowed: decode tokens are cut into windows of `refresh_window`; window i gets its own codebook,
       a copy of window i-1's updated by k-means (warm start) on window i's tokens, and its tokens are
       stored against that codebook (one refresh per window).
@@ -66,13 +78,7 @@ def quantize_stream(
       codebook, then the centroids take a running weighted-mean step towards them (one refresh each);
       stored codes keep pointing at the moving centroids, so older tokens drift.
     """
-    b, length, _ = x.shape
-    xs = to_subspaces(x, s)
-    m = xs.shape[0] // b
-    w_train = None
-    if weights is not None:
-        w_train = weights[:, geo.sinks:geo.prefill].repeat_interleave(m, dim=0)
-    cb = kmeans(xs[:, geo.sinks:geo.prefill], km, w_train)
+    length = xs.shape[1]
     codes = assign(xs, cb)
     recon = decode(cb, codes)
     refreshes = 0
@@ -86,6 +92,27 @@ def quantize_stream(
             refreshes += 1
     elif policy == "online" and n_dec > 0:
         recon, refreshes = _online(xs, cb, codes, geo, refresh_interval, w_train)
+    return recon, refreshes
+
+
+def quantize_stream(
+    x: torch.Tensor,
+    s: int,
+    km: KMeansConfig,
+    geo: StreamGeometry,
+    policy: str,
+    weights: torch.Tensor | None = None,
+    refresh_window: int = 1024,
+    refresh_interval: int = 1,
+) -> PQResult:
+    """PQ-compress x [B, L, d] (channels already permuted) as it would be after streaming all L tokens:
+    codebooks built on the prefill (weights [B, L] or None: importance of each prefill token), then
+    the stream encoded under the refresh `policy` (see `encode_stream`)."""
+    b = x.shape[0]
+    xs = to_subspaces(x, s)
+    w_train = training_weights(weights, geo, xs.shape[0] // b)
+    cb = build_codebooks(xs, km, geo, w_train)
+    recon, refreshes = encode_stream(xs, cb, km, geo, policy, w_train, refresh_window, refresh_interval)
     return PQResult(from_subspaces(recon, b), refreshes)
 
 

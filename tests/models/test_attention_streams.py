@@ -6,11 +6,11 @@ import torch
 from models.attention import ExactRegion, compressed_attention, reference_attention
 from models.capture import check_finite
 from models.cluster_sparse import build_clusters, read_mask
-from models.compress import importance_weights
+from models.importance import importance_weights
 from models.errors import ActivationError
 from models.kmeans import KMeansConfig
 from models.pq import StreamGeometry, quantize_stream
-from models.spec import ClusterSparseSpec
+from spec.algo import ClusterSparse
 from models.uniform import fake_quant_groups, quantize_kivi
 
 GEN = torch.Generator().manual_seed(0)
@@ -104,13 +104,13 @@ def test_kivi_groups_keys_per_channel_and_values_per_token() -> None:
 
 def test_cluster_sparse_reads_everything_under_a_large_budget_and_less_under_a_small_one() -> None:
     q, k, _, pos = _qkv(length=256, t=4)
-    spec = ClusterSparseSpec(cluster_tokens=16, token_budget=4096, recluster_interval=64, kmeans_iters=2)
+    spec = ClusterSparse(cluster_tokens=16, token_budget=4096, recluster_interval=64, kmeans_iters=2)
     cl = build_clusters(k, prefill=128, spec=spec, seed=0)
     assert cl.reclusters == 2
     full = read_mask(q, pos, cl, 128, spec)
     visible = torch.arange(256)[None, :] <= pos[:, None]
     assert torch.equal(full, visible.expand_as(full))
-    small = ClusterSparseSpec(cluster_tokens=16, token_budget=64, recluster_interval=64, kmeans_iters=2,
+    small = ClusterSparse(cluster_tokens=16, token_budget=64, recluster_interval=64, kmeans_iters=2,
                               sink_tokens=2, window_tokens=4)
     m = read_mask(q, pos, build_clusters(k, 128, small, 0), 128, small)
     assert m[..., :2].all() and m[..., -1, -4:].all()
