@@ -3,7 +3,7 @@
 What the cache holds is what a KV cache holds: keys AFTER RoPE (HF rotate-half layout) and values.
 Queries are post-RoPE too. Tensors (S sequences, Y captured layers, G KV heads, H query heads, d):
   k, v     [S, Y, G, L, d]   every position
-  q_tail   [S, Y, H, Q_TAIL, d]  the last Q_TAIL prefill queries (importance weights)
+  q_tail   [S, Y, H, T, d]   the last T = min(Q_TAIL, P) prefill queries (importance weights)
   q_dec    [S, Y, H, L - P, d]   every decode query (quick mode scores the last few; optional)
   ids      [S, L]            token ids
   hidden   [S, L - P, D]     final normed hidden state at decode positions (full-mode reference)
@@ -27,6 +27,11 @@ from .spec import ProxySpec
 from .text import corpus_path, make_splits
 
 Q_TAIL = 128  # prefill queries kept for importance weights (algo.importance_queries must be <= this)
+
+
+def tail_queries(prefill: int) -> int:
+    """Prefill queries captured: the last Q_TAIL, or the whole prefill when it is shorter."""
+    return min(Q_TAIL, prefill)
 _MEMO: dict[str, dict[str, torch.Tensor]] = {}
 
 
@@ -42,7 +47,8 @@ class CaptureKey:
             "model": spec.model.source + ":" + str(spec.model.path), "text": [path.name, path.stat().st_size],
             "seq": spec.seq_tokens, "prefill": spec.prefill_tokens, "n": spec.n_seqs,
             "calib": spec.text.calib_seqs, "offset": spec.text.eval_offset_tokens, "split": self.split,
-            "layers": list(self.layers), "q_tail": Q_TAIL, "q_dec": self.decode_queries, "v": 1,
+            "layers": list(self.layers), "q_tail": tail_queries(spec.prefill_tokens),
+            "q_dec": self.decode_queries, "v": 1,
         }
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -57,6 +63,7 @@ def _run(spec: ProxySpec, key: CaptureKey) -> dict[str, torch.Tensor]:
     if bad:
         raise ValueError(f"proxy.layers={bad}: the model has {cfg.n_layers} layers")
     p = spec.prefill_tokens
+    tail = tail_queries(p)
     out: dict[str, list[torch.Tensor]] = {"k": [], "v": [], "q_tail": [], "q_dec": [], "hidden": []}
     for row in ids:
         rec: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
@@ -68,7 +75,7 @@ def _run(spec: ProxySpec, key: CaptureKey) -> dict[str, torch.Tensor]:
         hidden = forward(model.weights, row[None].to(spec.model.device), on_qkv=on_qkv)
         out["k"].append(torch.stack([rec[i][1] for i in layers]))
         out["v"].append(torch.stack([rec[i][2] for i in layers]))
-        out["q_tail"].append(torch.stack([rec[i][0][:, p - Q_TAIL:p] for i in layers]))
+        out["q_tail"].append(torch.stack([rec[i][0][:, p - tail:p] for i in layers]))
         out["q_dec"].append(torch.stack([rec[i][0][:, p:] for i in layers]))
         out["hidden"].append(hidden[0, p:].cpu())
     if not key.decode_queries:

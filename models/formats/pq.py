@@ -15,7 +15,7 @@ from spec.algo import Pq
 from spec.errors import SpecError
 
 from ..calibration import Calibration
-from ..capture import Q_TAIL
+from ..capture import Q_TAIL, tail_queries
 from ..channel_sort import VERSION as SORT_VERSION
 from ..channel_sort import paired_layout
 from ..importance import importance_weights
@@ -49,7 +49,7 @@ class PqFormat(KvFormat[Pq, PqFit]):
         if a.n_centroids > available:
             raise SpecError("algo.n_centroids", a.n_centroids,
                             f"must be <= prefill tokens available for k-means ({available})")
-        captured = min(prefill, Q_TAIL)
+        captured = tail_queries(prefill)
         if a.importance_weighted and a.importance_queries > captured:
             raise SpecError("algo.importance_queries", a.importance_queries,
                             f"must be <= {captured} (the last prefill queries the proxy captures: "

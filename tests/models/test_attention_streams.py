@@ -6,12 +6,12 @@ import torch
 from models.attention import ExactRegion, compressed_attention, reference_attention
 from models.capture import check_finite
 from models.cluster_sparse import build_clusters, read_mask
-from models.importance import importance_weights
 from models.errors import ActivationError
+from models.importance import importance_weights
 from models.kmeans import KMeansConfig
 from models.pq import StreamGeometry, quantize_stream
-from spec.algo import ClusterSparse
 from models.uniform import fake_quant_groups, quantize_kivi
+from spec.algo import ClusterSparse
 
 GEN = torch.Generator().manual_seed(0)
 

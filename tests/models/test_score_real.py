@@ -71,3 +71,15 @@ def test_full_mode_kl_is_zero_for_fp16_and_grows_with_compression(tiny_proxy: di
     assert fp16.metrics["ppl_ref"] == two_bit.metrics["ppl_ref"]
     assert 10 < fp16.metrics["ppl_ref"] < 100  # a working 135M model on news text
     assert two_bit.metrics["kl"] > four_bit.metrics["kl"] > 10 * fp16.metrics["kl"]
+
+
+def test_short_prefill_captures_every_prefill_query(tiny_proxy: dict, algo_cfg) -> None:
+    """A prefill under 128 tokens: the capture keeps all of it as tail queries and importance-weighted
+    PQ scores (the tail slice used to start at a negative index and capture no query)."""
+    short = tiny_proxy | {"seq_tokens": 128, "prefill_tokens": 64, "n_seqs": 1, "layers": [1],
+                          "queries_per_seq": 16, "result_cache": False}
+    pq = models.score(algo_cfg("pq", n_centroids=16, sink_tokens=4, window_tokens=16, importance_queries=64),
+                      short)
+    assert 0.01 < pq.metrics["rel_err"] < 0.5 and pq.value < 0
+    spec = parse_proxy(short)
+    assert load_capture(spec, CaptureKey("eval", spec.layers))["q_tail"].shape == (1, 1, 9, 64, 64)
