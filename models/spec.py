@@ -12,14 +12,24 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from spec.errors import SpecError
-from spec.fields import build, choice, flag, integers, number, require, section
+from spec.fields import build, choice, config_fields, flag, integers, number, require, section
 from spec.fields import text as string  # `text` is also a ProxySpec key
 
 QUICK_METRICS = ("neg_attn_loss", "attn_snr_db", "cosine", "neg_rel_err", "neg_attn_kl", "topk_recall")
 FULL_METRICS = ("neg_kl", "neg_ppl_ratio")
 DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?|mps")
 MAX_TOKENS = 1 << 24  # bound on token counts: far above any corpus the proxy reads
+
+
+def require_one_point(obj: Any, path: str) -> None:
+    """The proxy scores one design point: a numpy array (a grid of points) is a one-line error."""
+    for f, _ in config_fields(type(obj)):
+        value = getattr(obj, f.name)
+        if isinstance(value, np.ndarray):
+            raise SpecError(f"{path}.{f.name}", value, "must be one number: the proxy scores one point")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +57,9 @@ class TextSpec:
                              default=2, ge=1, le=1 << 16, integer=True)
     eval_offset_tokens: int = number("gap between the calibration split and the evaluation sequences",
                                      unit="token", default=0, ge=0, le=MAX_TOKENS, integer=True)
+
+    def check(self, path: str) -> None:
+        require_one_point(self, path)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +95,7 @@ class ProxySpec:
     result_cache: bool = flag("reuse results cached on disk", default=True)
 
     def check(self, path: str) -> None:
+        require_one_point(self, path)
         allowed = FULL_METRICS if self.mode == "full" else QUICK_METRICS
         if self.metric not in allowed:
             raise SpecError(f"{path}.metric", self.metric,

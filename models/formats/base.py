@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-import numpy as np
 import torch
 
 from spec.algo import Algorithm
@@ -23,7 +22,7 @@ from spec.fields import config_fields
 
 from ..attention import ExactRegion
 from ..calibration import Calibration
-from ..spec import ProxySpec
+from ..spec import ProxySpec, require_one_point
 
 AlgoT = TypeVar("AlgoT", bound=Algorithm)
 FitT = TypeVar("FitT")
@@ -75,7 +74,7 @@ class KvFormat(Generic[AlgoT, FitT]):
 
     def check_proxy(self) -> None:
         """Rules between the algorithm and the proxy geometry; one-line SpecError naming the field."""
-        self._check_single_point()
+        require_one_point(self.algo, "algo")
         self._check_exact_region()
         self.check_geometry()
 
@@ -116,12 +115,6 @@ class KvFormat(Generic[AlgoT, FitT]):
     @property
     def window_tokens(self) -> int:
         return int(getattr(self.algo, "window_tokens", 0))
-
-    def _check_single_point(self) -> None:
-        for f, _ in config_fields(type(self.algo)):
-            value = getattr(self.algo, f.name)
-            if np.ndim(value):
-                raise SpecError(f"algo.{f.name}", value, "must be one number: the proxy scores one point")
 
     def _check_exact_region(self) -> None:
         sinks, window, prefill = self.sink_tokens, self.window_tokens, self.proxy.prefill_tokens
