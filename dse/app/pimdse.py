@@ -15,6 +15,7 @@ import hw
 import models
 from dse.app.point import evaluate_point
 from dse.app.summary import format_point
+from dse.app.sweep_checks import SWEEP_CHECKS as PIMDSE_SWEEP_CHECKS  # noqa: F401 - read by the sweeper
 
 
 def title(cfg: DictConfig) -> str:

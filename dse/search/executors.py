@@ -12,9 +12,15 @@ loop is the same for each:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import importlib
 import inspect
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -101,9 +107,38 @@ POOL_BROKE = "a worker process died (killed, out of memory or crashed) while thi
 _worker_task: TaskFunction | None = None
 
 
-def _init_worker(module: str, qualname: str, hydra_cfg: DictConfig) -> None:
-    """Spawned worker: find the (undecorated) task function and Hydra's runtime config."""
+PR_SET_PDEATHSIG = 1
+"""Linux prctl option: the signal this process gets when its parent dies (linux/prctl.h)."""
+
+PARENT_POLL_S = 1.0
+"""How often a worker's watchdog checks that the sweeper is still its parent (s)."""
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this worker process when the sweeper (`parent_pid`) dies, even by SIGKILL.
+
+    Linux: the kernel sends SIGKILL on the parent's death (prctl PR_SET_PDEATHSIG). Everywhere: a
+    daemon thread polls the parent pid, and a parent already gone before the call ends it at once.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watchdog").start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
+def _init_worker(module: str, qualname: str, hydra_cfg: DictConfig, parent_pid: int) -> None:
+    """Spawned worker: die with the sweeper; find the (undecorated) task function and Hydra's
+    runtime config."""
     global _worker_task
+    die_with_parent(parent_pid)
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
@@ -120,7 +155,9 @@ class Pool:
     """Up to `n_jobs` spawned worker processes; each finished job is returned as soon as it ends.
 
     Spawned (not forked) workers: the parent may hold torch/OpenMP threads that a fork would copy
-    in a locked state. The task function is found again in each worker by module and name.
+    in a locked state. The task function is found again in each worker by module and name. Workers
+    die with the sweeper (die_with_parent); multiprocessing's resource tracker then sees its last
+    user gone and exits too.
     """
 
     def __init__(self, task: TaskFunction, n_jobs: int, hydra_cfg: DictConfig) -> None:
@@ -128,7 +165,7 @@ class Pool:
         module = task.__module__
         if module == "__main__":
             module = "__mp_main__"  # how a spawned child names the parent's main script
-        self._initargs = (module, task.__qualname__, hydra_cfg)
+        self._initargs = (module, task.__qualname__, hydra_cfg, os.getpid())
         self._pool = self._new_pool()
         self._futures: dict[cf.Future[Outcome], Job] = {}
         self._failed: list[tuple[Job, Outcome]] = []

@@ -7,7 +7,9 @@ is then added to the durable study whole, in one transaction. Consequences, by d
 - a killed sweep leaves no trial RUNNING in storage: a trial is stored finished or not at all, and
   a restarted sweep continues from every stored trial;
 - several workers share one durable study: before each ask a worker copies the trials the others
-  finished into its twin, so the sampler sees them; storage numbers every trial exactly once.
+  finished into its twin, so the sampler sees them; storage numbers every trial exactly once;
+- with claims (dse.search.claims), a worker claims a config in the study's database before running
+  it; a config another worker claimed first (running or finished) is not run again.
 The cost is that a trial still running in one worker is invisible to the others (and to
 optuna-dashboard) until it finishes.
 """
@@ -21,6 +23,8 @@ from typing import Any
 
 import optuna
 from optuna.trial import TrialState
+
+from dse.search.claims import StudyClaims
 
 ATTR_WORKER = "pimdse.worker"
 """User attribute: the id of the worker process that ran the trial."""
@@ -45,9 +49,17 @@ FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 class Ledger:
     """The durable study plus this worker's in-memory twin (same directions and sampler)."""
 
-    def __init__(self, durable: optuna.Study, sampler: optuna.samplers.BaseSampler) -> None:
+    def __init__(
+        self,
+        durable: optuna.Study,
+        sampler: optuna.samplers.BaseSampler,
+        claims: StudyClaims | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        """`claims`: the study's claim table shared with other workers (None: this worker alone)."""
         self.durable = durable
-        self.worker_id = uuid.uuid4().hex[:12]
+        self.worker_id = worker_id or new_worker_id()
+        self._claims = claims
         self.local = optuna.create_study(directions=durable.directions, sampler=sampler)
         self._mirrored: set[int] = set()
         self._by_hash: dict[str, optuna.trial.FrozenTrial] = {}
@@ -92,6 +104,15 @@ class Ledger:
         self.local.tell(
             trial, earlier.values if earlier.state == TrialState.COMPLETE else None, state=earlier.state
         )
+
+    def claim(self, config_hash: str) -> bool:
+        """True when this worker may run the config: no other worker (nor this one) claimed it."""
+        return self._claims is None or self._claims.claim(config_hash, self.worker_id)
+
+    def skip_claimed(self, trial: optuna.Trial) -> None:
+        """Drop a proposal another worker claimed: told FAILED in the twin only, stored nowhere, so
+        the sampler moves on; the other worker's result reaches the twin when it is stored."""
+        self.local.tell(trial, None, state=TrialState.FAIL)
 
     def _remember(self, trial: optuna.trial.FrozenTrial) -> None:
         key = trial.user_attrs.get(ATTR_SAMPLED_HASH, trial.user_attrs.get(ATTR_CONFIG_HASH))
@@ -169,6 +190,11 @@ class Ledger:
                         constraints=dict(e.violations),
                     )
                 )
+
+
+def new_worker_id() -> str:
+    """A fresh random id for one worker process (12 hex digits)."""
+    return uuid.uuid4().hex[:12]
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class SweepStats:
 
     completed: int = 0
     failed: int = 0
-    duplicates: int = 0  # proposals of an already-evaluated config, answered from the study
+    duplicates: int = 0  # proposals of a config evaluated or claimed before, not run again
     seconds: float = 0.0
 
 
@@ -100,7 +100,8 @@ def run_sweep(
     algorithm point, and its hardware front is stored (n_trials counts algorithm points).
     With `skip_duplicates`, a proposed config the study already holds (same config hash) is not
     run again: the sampler is told the stored result and asked for another point, so small
-    discrete spaces do not spend the budget on repeats.
+    discrete spaces do not spend the budget on repeats; a config another worker has claimed (still
+    running there) is dropped and the sampler asked again.
     """
     stats = SweepStats()
     start = time.perf_counter()
@@ -121,9 +122,7 @@ def run_sweep(
                     stats.failed += 1
                     finished += 1
                     continue
-                earlier = ledger.seen(job.attrs[ATTR_CONFIG_HASH]) if skip_duplicates else None
-                if earlier is not None:
-                    ledger.skip_duplicate(job.trial, earlier)
+                if skip_duplicates and _already_taken(ledger, job):
                     stats.duplicates += 1
                     streak += 1
                     continue
@@ -148,6 +147,19 @@ def run_sweep(
         executor.close()
         stats.seconds = time.perf_counter() - start
     return stats
+
+
+def _already_taken(ledger: Ledger, job: Job) -> bool:
+    """Answer a proposal of a config evaluated or claimed before without running it; True if so."""
+    config = job.attrs[ATTR_CONFIG_HASH]
+    earlier = ledger.seen(config)
+    if earlier is not None:
+        ledger.skip_duplicate(job.trial, earlier)
+        return True
+    if not ledger.claim(config):
+        ledger.skip_claimed(job.trial)
+        return True
+    return False
 
 
 def _make_job(

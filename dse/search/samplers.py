@@ -60,8 +60,12 @@ def make_sampler(
                 return optuna.samplers.QMCSampler(seed=seed, **opts)
         if name == "grid":
             return GridSearch(grid_of(space), seed=seed, **opts)
-    except TypeError as err:
-        raise SpaceError(f"sampler '{name}': bad sampler_options {sorted(opts)}: {err}") from err
+    except SpaceError:
+        raise
+    except (TypeError, ValueError) as err:
+        # Optuna's own message names the option (unexpected keyword, wrong type or range).
+        first = " ".join(str(err).split()) or type(err).__name__
+        raise SpaceError(f"sampler '{name}': bad sampler_options {sorted(opts)}: {first}") from err
     raise SpaceError(f"unknown sampler '{name}': use one of {', '.join(SAMPLERS)}")
 
 

@@ -8,6 +8,7 @@ commits stay fully synchronous, so a finished trial survives a crash of the proc
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from dse.search.bulk_storage import BulkRDBStorage
+from dse.search.claims import StudyClaims
 from dse.search.objectives import Objective
 
 SQLITE_BUSY_TIMEOUT_S = 120.0
@@ -51,7 +53,13 @@ def make_storage(url: str) -> BulkRDBStorage:
         if not parsed.database or parsed.database == ":memory:":
             raise StudyError(f"invalid storage URL '{url}': an SQLite study needs a file path")
         path = Path(parsed.database)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StudyError(f"cannot open storage '{url}': {err.strerror}: {path.parent}") from err
+        if path.is_dir() or not os.access(path.parent, os.W_OK | os.X_OK):
+            what = "is a directory" if path.is_dir() else "no permission to write"
+            raise StudyError(f"cannot open storage '{url}': {what}: {path if path.is_dir() else path.parent}")
         engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql" and not find_spec("psycopg") and find_spec("psycopg2"):
@@ -148,6 +156,15 @@ def stored_objectives(study: optuna.Study) -> list[Objective]:
         Objective(f"value_{i}", f"value_{i}", d.name.lower())  # type: ignore[arg-type]
         for i, d in enumerate(study.directions)
     ]
+
+
+def study_claims(storage: optuna.storages.RDBStorage, study_name: str) -> StudyClaims:
+    """The worker and claim tables of `study_name`, in the storage's database."""
+    try:
+        return StudyClaims(storage.url, study_name, storage.engine_kwargs)
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        where, first = describe_storage(storage.url), str(err).strip().splitlines()[0]
+        raise StudyError(f"cannot create pimdse's claim tables in '{where}': {first}") from err
 
 
 def describe_storage(url: str) -> str:

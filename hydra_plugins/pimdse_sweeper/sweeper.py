@@ -25,15 +25,24 @@ from omegaconf import DictConfig, OmegaConf
 
 from dse.app.provenance import code_version
 from dse.results.study_report import report_dir, write_report
+from dse.search.checks import ResultKeys, SweepChecks, check_result_keys, check_values, checks_of
+from dse.search.claims import worker_seed
 from dse.search.executors import Executor, InProcess, LauncherExecutor, Pool
 from dse.search.hwgrid import HwGrid
 from dse.search.jobconfig import JobConfigs
-from dse.search.ledger import Ledger
+from dse.search.ledger import Ledger, new_worker_id
 from dse.search.loop import Scoring, SweepStats, run_sweep
 from dse.search.objectives import Objective, ObjectiveError, parse_constraints, parse_objectives
 from dse.search.samplers import make_sampler
 from dse.search.space import Param, Space, SpaceError, param_from_override, params_from_config
-from dse.search.storage import StudyError, describe_storage, make_storage, open_study, sqlite_url
+from dse.search.storage import (
+    StudyError,
+    describe_storage,
+    make_storage,
+    open_study,
+    sqlite_url,
+    study_claims,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,34 +75,49 @@ class PimdseSweeper(Sweeper):
         s = self.settings
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         _check_settings(s)
-        space, configs, grid, fixed = self._space(arguments)
+        checks = checks_of(self.task_function)
+        space, configs, grid, fixed = self._space(arguments, checks)
         objectives = parse_objectives(s["objectives"])
         scoring = Scoring(objectives, parse_constraints(s["constraints"]))
+        if checks is not None:
+            check_result_keys(_result_keys(checks, configs), scoring.objectives, scoring.constraints)
 
         grid_marks = ["hw_grid", *(p.describe() for p in grid.params)] if grid is not None else []
         study_name = s["study_name"] or default_study_name(space, objectives, [*fixed, *grid_marks])
         studies_dir = Path(self.config.hydra.runtime.cwd) / s["studies_dir"]
         storage_url = s["storage"] or sqlite_url(studies_dir / f"{study_name}.db")
         sampler = make_sampler(s["sampler"], s["seed"], space, s["sampler_options"], s["n_trials"])
-        durable = open_study(make_storage(storage_url), study_name, objectives)
-        ledger = Ledger(durable, sampler)
+        if s["validate_only"]:
+            _log_plan(f"valid: study {study_name} in {describe_storage(storage_url)}", space, grid)
+            return SweepStats()
+        storage = make_storage(storage_url)
+        durable = open_study(storage, study_name, objectives)
+        worker_id = new_worker_id()
+        claims = study_claims(storage, study_name)
+        index = claims.register(worker_id)
+        if index > 0:
+            sampler = make_sampler(
+                s["sampler"], worker_seed(s["seed"], index), space, s["sampler_options"], s["n_trials"]
+            )
+        ledger = Ledger(durable, sampler, claims, worker_id)
         version = code_version()
         # As Hydra's own sweepers do: the sweep's composed config, kept with its outputs.
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        log.info("study %s in %s (%s)", study_name, describe_storage(storage_url), version)
-        for p in space.params:
-            log.info("  %s", p.describe())
-
-        executor = InProcess(grid.evaluate) if grid is not None else self._executor()
-        if grid is not None:
-            log.info("  hardware grid of %d points per algorithm point:", len(grid.points()))
-            for p in grid.params:
-                log.info("    %s", p.describe())
-        stats = run_sweep(
-            ledger, space, configs, executor, scoring, s["n_trials"], version, grid, s["skip_duplicates"]
+        _log_plan(
+            f"study {study_name} in {describe_storage(storage_url)} ({version}), worker {index} "
+            f"(sampler seed {worker_seed(s['seed'], index)})",
+            space,
+            grid,
         )
+        executor = InProcess(grid.evaluate) if grid is not None else self._executor()
+        try:
+            stats = run_sweep(
+                ledger, space, configs, executor, scoring, s["n_trials"], version, grid, s["skip_duplicates"]
+            )
+        finally:
+            claims.close()
         log.info(
             "%d trials complete, %d failed, %d repeated configs skipped in %.1f s (%d trials in the study)",
             stats.completed,
@@ -106,8 +130,13 @@ class PimdseSweeper(Sweeper):
             write_report(durable, storage_url, report_dir(storage_url, sweep_dir))
         return stats
 
-    def _space(self, arguments: list[str]) -> tuple[Space, JobConfigs, HwGrid | None, list[str]]:
-        """The validated space, its job configs, the hardware grid (hw_grid) and fixed overrides."""
+    def _space(
+        self, arguments: list[str], checks: SweepChecks | None
+    ) -> tuple[Space, JobConfigs, HwGrid | None, list[str]]:
+        """The validated space, its job configs, the hardware grid (hw_grid) and fixed overrides.
+
+        With the app's `checks`, the fixed overrides and every value the space can produce are
+        validated too (dse.search.checks.check_values)."""
         assert self.hydra_context is not None and self.config is not None
         loader = self.hydra_context.config_loader
 
@@ -122,8 +151,10 @@ class PimdseSweeper(Sweeper):
             space.check_order()
             configs = JobConfigs(loader, self.config, space, fixed)
             configs.check_keys()
+            if checks is not None:
+                check_values(space, configs, checks)
         except HydraException as err:
-            raise SpaceError(f"cannot compose the sweep's configs: {str(err).splitlines()[0]}") from err
+            raise SpaceError(f"cannot compose the sweep's configs: {_first_line(err)}") from err
         grid = None
         if self.settings["hw_grid"]:
             # Imported here: the cost model and torch load only for pimdse's own hw_grid sweeps.
@@ -152,14 +183,59 @@ def _plain(value: Any) -> Any:
     return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def _result_keys(checks: SweepChecks, configs: JobConfigs) -> ResultKeys:
+    """The keys of an evaluation of the sweep's base job config, as the app reports them."""
+    try:
+        return checks.result_keys(configs.config({}))
+    except checks.errors as err:
+        raise SpaceError(" ".join(str(err).split())) from err
+
+
+def _log_plan(headline: str, space: Space, grid: HwGrid | None) -> None:
+    log.info("%s", headline)
+    for p in space.params:
+        log.info("  %s", p.describe())
+    if grid is not None:
+        log.info("  hardware grid of %d points per algorithm point:", len(grid.points()))
+        for p in grid.params:
+            log.info("    %s", p.describe())
+
+
 def _check_settings(s: dict[str, Any]) -> None:
+    """Raise SpaceError (one line naming the setting) for a setting of the wrong kind."""
     if s["executor"] not in EXECUTORS:
         raise SpaceError(f"unknown executor '{s['executor']}': use one of {', '.join(EXECUTORS)}")
     for key in ("n_trials", "n_jobs"):
-        if not isinstance(s[key], int) or s[key] < 1:
+        if not _is_int(s[key]) or s[key] < 1:
             raise SpaceError(f"{key} must be a positive integer, got {s[key]!r}")
+    if not _is_int(s["seed"]) or s["seed"] < 0:
+        raise SpaceError(f"seed must be an integer >= 0, got {s['seed']!r}")
+    for key in ("hw_grid", "skip_duplicates", "report", "validate_only"):
+        if not isinstance(s[key], bool):
+            raise SpaceError(f"{key} must be true or false, got {s[key]!r}")
+    for key in ("sampler", "studies_dir"):
+        if not isinstance(s[key], str) or not s[key]:
+            raise SpaceError(f"{key} must be a name, got {s[key]!r}")
+    for key in ("storage", "study_name"):
+        if s[key] is not None and (not isinstance(s[key], str) or not s[key]):
+            raise SpaceError(f"{key} must be null or a non-empty string, got {s[key]!r}")
+    if s["sampler_options"] is not None and not isinstance(s["sampler_options"], dict):
+        got = s["sampler_options"]
+        raise SpaceError(f"sampler_options must be a mapping like {{population_size: 24}}, got {got!r}")
+    for key in ("objectives", "constraints"):
+        if not isinstance(s[key], list):
+            raise SpaceError(f"{key} must be a list like [accuracy, latency], got {s[key]!r}")
     if s["hw_grid"] and (s["executor"] != "inprocess" or s["n_jobs"] != 1):
         raise SpaceError("hw_grid runs in the sweeper's process: use executor=inprocess and n_jobs=1")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _space_from(
@@ -170,7 +246,7 @@ def _space_from(
     try:
         overrides = parser.parse_overrides(arguments)
     except HydraException as err:
-        raise SpaceError(f"cannot parse the command line: {str(err).splitlines()[0]}") from err
+        raise SpaceError(f"cannot parse the command line: {_first_line(err)}") from err
     cli: list[Param] = []
     fixed: list[str] = []
     for o in overrides:

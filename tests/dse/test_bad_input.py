@@ -36,6 +36,33 @@ from conftest import load
         ("hydra.sweeper.objectives=[speed]", "pimdse: error: unknown objective 'speed'"),
         ("hydra.sweeper.n_trials=0", "pimdse: error: n_trials must be a positive integer"),
         ("hydra.sweeper.executor=ray", "pimdse: error: unknown executor 'ray'"),
+        # Every value a sweep can produce is validated by the app's checks before any trial:
+        # a fixed override, a choice, an interval's low bound, a range's low bound under the only
+        # option its (inferred) condition applies to.
+        ("hw.capacity_mib=-1", "pimdse: error: hw.capacity_mib=-1: must be > 0"),
+        ("hw.banks=choice(8,-8)", "pimdse: error: hw.banks=-8: must be > 0"),
+        ("hw.clock_ghz=interval(-1,2)", "pimdse: error: hw.clock_ghz=-1.0: must be > 0"),
+        ("algo.n_centroids=range(1,9)", "pimdse: error: algo.n_centroids=1: must be >= 2"),
+        # Objective and constraint keys are checked against the keys an evaluation returns.
+        (
+            "hydra.sweeper.constraints=[{key:fitz,equals:true}]",
+            "pimdse: error: constraint fitz: no key 'fitz' in the evaluation (closest: fits)",
+        ),
+        (
+            "hydra.sweeper.objectives=[accuracy,{key:latency_z,direction:minimize}]",
+            "pimdse: error: objective latency_z: no key 'latency_z' in the evaluation (closest: latency_s)",
+        ),
+        # Settings of the wrong kind, bad sampler options, unusable storage.
+        ("hydra.sweeper.sampler_options={popsize:3}", "pimdse: error: sampler 'nsga2': bad sampler_options"),
+        ("hydra.sweeper.sampler_options=5", "pimdse: error: sampler_options must be a mapping"),
+        ("hydra.sweeper.n_trials=abc", "pimdse: error: n_trials must be a positive integer, got 'abc'"),
+        ("hydra.sweeper.report=maybe", "pimdse: error: report must be true or false, got 'maybe'"),
+        ("hydra.sweeper.objectives=latency", "pimdse: error: objectives must be a list"),
+        (
+            "hydra.sweeper.storage=sqlite:////proc/no/x.db",
+            "pimdse: error: cannot open storage 'sqlite:////proc/no/x.db': No such file or directory",
+        ),
+        ("hydra.sweeper.storage=sqlite:////proc/x.db", "pimdse: error: cannot open storage 'sqlite:////proc/x.db'"),
     ],
 )
 def test_one_line_error_and_no_trial(run_toy, tmp_path: Path, capsys, override: str, message: str) -> None:
@@ -72,3 +99,28 @@ def test_a_parameter_both_fixed_and_swept(run_toy, capsys) -> None:
     with pytest.raises(SystemExit):
         run_toy("hw.banks=16", "hw.banks=choice(8,16)")
     assert "both fixed and swept" in capsys.readouterr().err
+
+
+def test_values_under_a_conditional_child_are_validated_in_its_option(run_toy, capsys) -> None:
+    """The toy space sweeps algo over pq, uniform and fp16; `algo.n_centroids` (replaced on the
+    command line) applies under pq only, inferred from the configs: checked with algo=pq."""
+    with pytest.raises(SystemExit) as exit_info:
+        run_toy("algo.n_centroids=choice(8,0)")
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == "pimdse: error: algo.n_centroids=0: must be >= 2"
+
+
+def test_a_directory_as_sqlite_file(run_toy, tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        run_toy(f"hydra.sweeper.storage=sqlite:///{tmp_path}")
+    assert capsys.readouterr().err.strip() == (
+        f"pimdse: error: cannot open storage 'sqlite:///{tmp_path}': is a directory: {tmp_path}"
+    )
+
+
+def test_validate_only_runs_every_check_and_no_trial(run_toy, tmp_path: Path, capsys) -> None:
+    assert run_toy("hydra.sweeper.validate_only=true").completed == 0
+    assert not (tmp_path / "studies").exists()
+    with pytest.raises(SystemExit):
+        run_toy("hydra.sweeper.validate_only=true", "hw.banks=choice(8,0)")
+    assert capsys.readouterr().err.strip() == "pimdse: error: hw.banks=0: must be > 0"

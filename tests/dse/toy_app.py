@@ -3,7 +3,9 @@
 bits a value: fp16 16, uniform bits + 32/group_size, pq log2(K)/s. KV bytes grow with context and
 bits; latency is KV bytes over (banks x clock); accuracy falls as bits fall. `algo.bits=3` raises
 and `hw.banks=56` returns a NaN latency, so failure handling can be tested; `+toy.exit_on_banks=N`
-kills the evaluating process when hw.banks is N.
+kills the evaluating process when hw.banks is N. `PIMDSE_SWEEP_CHECKS` gives the sweeper its cheap
+validator (hw.banks, hw.clock_ghz, hw.capacity_mib > 0; PQ's n_centroids >= 2) and the keys
+of an evaluation, as pimdse does.
 """
 
 from __future__ import annotations
@@ -16,10 +18,37 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
+from dse.search.checks import ResultKeys, SweepChecks
+
 VALUES_PER_TOKEN = 1024
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    result = costs(cfg)
+    if cfg.toy.get("exit_on_banks") == cfg.hw.banks:
+        os._exit(3)  # a worker process dying mid-trial (killed by the OS, a segfault)
+    time.sleep(cfg.toy.sleep_s)
+    return result
+
+
+def validate(cfg: DictConfig) -> None:
+    """The toy's cheap check of a job config (the sweeper runs it on every value before any trial)."""
+    for key in ("banks", "clock_ghz", "capacity_mib"):
+        if not cfg.hw[key] > 0:
+            raise ValueError(f"hw.{key}={cfg.hw[key]}: must be > 0")
+    if cfg.algo.name == "pq" and not cfg.algo.n_centroids >= 2:
+        raise ValueError(f"algo.n_centroids={cfg.algo.n_centroids}: must be >= 2")
+
+
+def result_keys(cfg: DictConfig) -> ResultKeys:
+    return ResultKeys.of(costs(cfg), open_keys=("accuracy.metrics",))
+
+
+PIMDSE_SWEEP_CHECKS = SweepChecks(validate, result_keys)
+
+
+def costs(cfg: DictConfig) -> dict[str, Any]:
+    """The closed-form evaluation dict of one job config (no side effects)."""
     algo = cfg.algo
     if algo.name == "fp16":
         bits, accuracy = 16.0, 1.0
@@ -35,9 +64,6 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     latency_s = kv_bytes / (cfg.hw.banks * cfg.hw.clock_ghz * 1e9) + 1e-6
     if cfg.hw.banks == 56:
         latency_s = float("nan")
-    if cfg.toy.get("exit_on_banks") == cfg.hw.banks:
-        os._exit(3)  # a worker process dying mid-trial (killed by the OS, a segfault)
-    time.sleep(cfg.toy.sleep_s)
     return {
         "latency_s": latency_s,
         "energy_j": kv_bytes * 1e-12,

@@ -1,0 +1,32 @@
+"""What `pimdse -m` checks before its first trial (dse.search.checks): pimdse's cheap validator and the
+keys of its evaluations. Found by the sweeper as `PIMDSE_SWEEP_CHECKS` of dse.app.pimdse."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+import hw
+import models
+from dse.app.point import PointConfig, validate_point
+from dse.search.checks import ResultKeys, SweepChecks
+
+ACCURACY_OPEN_KEYS = ("accuracy.metrics",)
+"""The metric names under accuracy.metrics depend on the proxy's mode: any of them is accepted."""
+
+
+def validate_job(cfg: DictConfig) -> None:
+    """Raise hw.SpecError or models.SpecError (one line) for an invalid job config; loads no model."""
+    validate_point(PointConfig.from_cfg(cfg))
+
+
+def result_keys(cfg: DictConfig) -> ResultKeys:
+    """The keys of `evaluate_point(cfg)` without scoring accuracy: the hardware cost of the point
+    (fast), and the accuracy record's fields (an Accuracy built by hand, no model)."""
+    point = PointConfig.from_cfg(cfg)
+    system, kv_format, workload = hw.build(point.hw, point.algo, point.model, point.workload)
+    result = hw.evaluate(system, kv_format, workload).to_dict()
+    result["accuracy"] = models.Accuracy(name="", value=0.0, higher_is_better=True).to_dict()
+    return ResultKeys.of(result, ACCURACY_OPEN_KEYS)
+
+
+SWEEP_CHECKS = SweepChecks(validate_job, result_keys, (hw.SpecError, models.SpecError))
