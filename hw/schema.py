@@ -67,12 +67,20 @@ def select(section: str = "") -> list[Table]:
         if not section or table.name == section or table.name.startswith(section + "."):
             out.append(table)
         elif section.startswith(table.name + "."):
-            rows = tuple(r for r in table.rows if r.key == section or r.key.startswith(section + "."))
+            rows = tuple(r for r in table.rows if _within(r.key, section))
             if rows:
                 out.append(Table(section, table.source, rows))
     if not out:
         raise SpecError("section", section, f"not a config section; known: {', '.join(section_names())}")
     return out
+
+
+def _within(key: str, section: str) -> bool:
+    """Whether `key` lies in `section`; a `<bank|bank_group|buffer_die>` part matches each name."""
+    parts, wanted = key.split("."), section.split(".")
+    if len(wanted) > len(parts):
+        return False
+    return all(w == p or w in p.strip("<>").split("|") for w, p in zip(wanted, parts, strict=False))
 
 
 def render(selected: list[Table], markdown: bool = False) -> str:

@@ -72,6 +72,13 @@ def test_a_section_prints_only_its_keys(capsys):
     assert "tck_s" in lines[3] and ">= 1e-11, <= 1e-06" in lines[3]
 
 
+def test_a_pe_placement_selects_the_pe_keys(capsys):
+    assert schema.main(["hw.pim.pe.buffer_die"]) == 0
+    keys = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:]]
+    assert len(keys) == 12 and all(k.startswith("hw.pim.pe.<bank|bank_group|buffer_die>.") for k in keys)
+    assert schema.main(["hw.pim.pe.bank_die"]) == 2
+
+
 def test_algo_prints_every_algorithm(capsys):
     assert schema.main(["algo", "--markdown"]) == 0
     out = capsys.readouterr().out
