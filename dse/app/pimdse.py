@@ -16,6 +16,7 @@ import models
 from dse.app.point import evaluate_point
 from dse.app.summary import format_point
 from dse.app.sweep_checks import SWEEP_CHECKS as PIMDSE_SWEEP_CHECKS  # noqa: F401 - read by the sweeper
+from hydra_plugins.pimdse_sweeper.command_line import one_line_override_errors
 
 
 def title(cfg: DictConfig) -> str:
@@ -30,6 +31,7 @@ def title(cfg: DictConfig) -> str:
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
+@one_line_override_errors("pimdse")
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> dict[str, Any] | None:
     """Evaluate the composed design point; print its table in a single run, return it to a sweeper."""

@@ -135,4 +135,3 @@ def check_result_keys(
             close = keys.closest(key)
             hint = f"closest: {', '.join(close)}" if close else f"keys: {', '.join(sorted(keys.keys)[:8])}"
             raise ObjectiveError(f"{what}: no key '{key}' in the evaluation ({hint})")
-

@@ -60,8 +60,11 @@ class StudyClaims:
             try:
                 SCHEMA.create_all(self._engine)
                 break
-            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
-                    sqlalchemy.exc.OperationalError) as err:
+            except (
+                sqlalchemy.exc.IntegrityError,
+                sqlalchemy.exc.ProgrammingError,
+                sqlalchemy.exc.OperationalError,
+            ) as err:
                 if "already exists" not in str(err) and not isinstance(err, sqlalchemy.exc.IntegrityError):
                     raise
                 if attempt + 1 == CREATE_ATTEMPTS:

@@ -80,6 +80,10 @@ def parse_objectives(specs: Sequence[Any]) -> tuple[Objective, ...]:
                 )
             out.append(BUILTIN[spec])
             continue
+        if not isinstance(spec, Mapping):
+            raise ObjectiveError(
+                f"objective {spec!r}: use a name ({', '.join(BUILTIN)}) or {{name, key, direction}}"
+            )
         spec = dict(spec)
         base = BUILTIN.get(spec.get("name", ""))
         name = spec.get("name") or spec.get("key")
@@ -100,6 +104,8 @@ def parse_constraints(specs: Sequence[Any]) -> tuple[Constraint, ...]:
     """Constraints from mappings {key, equals|max|min}."""
     out = []
     for spec in specs:
+        if not isinstance(spec, Mapping):
+            raise ObjectiveError(f"constraint {spec!r}: use a mapping {{key, equals|max|min}}")
         spec = dict(spec)
         bounds = [k for k in ("equals", "max", "min") if spec.get(k) is not None]
         if "key" not in spec or len(bounds) != 1 or set(spec) - {"key", "equals", "max", "min"}:

@@ -7,6 +7,7 @@ Every study lives in the test's tmp_path.
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def run_toy(tmp_path: Path) -> Callable[..., object]:
         try:
             return hydra.multirun(
                 config_name="config",
-                task_function=toy_app.main.__wrapped__,
+                task_function=inspect.unwrap(toy_app.main),
                 overrides=sweep_args(tmp_path, study, list(overrides)),
                 with_log_configuration=False,
             )

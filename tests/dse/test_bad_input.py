@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import load
+from conftest import load, toy_cli
+
+from hydra_plugins.pimdse_sweeper.command_line import override_error
 
 
 @pytest.mark.parametrize(
@@ -62,7 +64,10 @@ from conftest import load
             "hydra.sweeper.storage=sqlite:////proc/no/x.db",
             "pimdse: error: cannot open storage 'sqlite:////proc/no/x.db': No such file or directory",
         ),
-        ("hydra.sweeper.storage=sqlite:////proc/x.db", "pimdse: error: cannot open storage 'sqlite:////proc/x.db'"),
+        (
+            "hydra.sweeper.storage=sqlite:////proc/x.db",
+            "pimdse: error: cannot open storage 'sqlite:////proc/x.db'",
+        ),
     ],
 )
 def test_one_line_error_and_no_trial(run_toy, tmp_path: Path, capsys, override: str, message: str) -> None:
@@ -124,3 +129,29 @@ def test_validate_only_runs_every_check_and_no_trial(run_toy, tmp_path: Path, ca
     with pytest.raises(SystemExit):
         run_toy("hydra.sweeper.validate_only=true", "hw.banks=choice(8,0)")
     assert capsys.readouterr().err.strip() == "pimdse: error: hw.banks=0: must be > 0"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["-m", "hw.banks=choice()"],
+            "cannot parse 'hw.banks=choice()': ValueError while evaluating 'choice()': "
+            "empty choice is not legal",
+        ),
+        (["-m", "x=choice(1,2"], "cannot parse 'x=choice(1,2': no viable alternative at input 'choice(1,2'"),
+        (["-m", "--cfg", "job", "-cn", "config", "hw.banks=choice(1,2)", "~space", "+a=1"], None),
+    ],
+)
+def test_malformed_overrides_are_named_on_one_line(argv: list[str], message: str | None) -> None:
+    assert override_error(argv) == message
+
+
+def test_malformed_override_on_the_command_line_exits_2_with_one_line(tmp_path: Path) -> None:
+    proc = toy_cli(tmp_path, "hw.banks=choice()")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert err.strip() == (
+        "pimdse: error: cannot parse 'hw.banks=choice()': ValueError while evaluating 'choice()': "
+        "empty choice is not legal"
+    )

@@ -50,13 +50,16 @@ def test_value_points_put_each_child_value_in_each_option_it_applies_to() -> Non
 
 
 def test_result_keys_accept_nested_and_open_keys_and_name_the_closest() -> None:
-    keys = ResultKeys.of({"latency_s": 1.0, "fits": True, "accuracy": {"value": 0.9, "metrics": {}}},
-                         open_keys=("accuracy.metrics",))
+    keys = ResultKeys.of(
+        {"latency_s": 1.0, "fits": True, "accuracy": {"value": 0.9, "metrics": {}}},
+        open_keys=("accuracy.metrics",),
+    )
     assert keys.keys == {"latency_s", "fits", "accuracy", "accuracy.value", "accuracy.metrics"}
     assert keys.has("accuracy.metrics.cosine") and keys.has("accuracy.value")
     assert not keys.has("accuracy.valu") and not keys.has("fitz")
-    check_result_keys(keys, parse_objectives(["accuracy", "latency"]), parse_constraints([{"key": "fits",
-                                                                                          "equals": True}]))
+    check_result_keys(
+        keys, parse_objectives(["accuracy", "latency"]), parse_constraints([{"key": "fits", "equals": True}])
+    )
     with pytest.raises(ObjectiveError, match=r"^objective memory: no key 'kv_bytes' in the evaluation"):
         check_result_keys(keys, parse_objectives(["memory"]), ())
     with pytest.raises(ObjectiveError) as err:

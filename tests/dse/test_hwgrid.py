@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,7 @@ def test_hw_grid_sweep_stores_exact_fronts_of_the_real_cost_model(tmp_path: Path
     try:
         hydra.multirun(
             config_name="config",
-            task_function=main.__wrapped__,
+            task_function=inspect.unwrap(main),
             overrides=sweep_args(tmp_path, "grid", overrides),
             with_log_configuration=False,
         )

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import optuna
+import pytest
 from conftest import load, study_db, toy_cli
 
 from dse.search.executors import POOL_BROKE
@@ -22,18 +23,25 @@ DONE = re.compile(r"(\d+) trials complete, (\d+) failed")
 
 def run_workers(tmp_path: Path, n_workers: int, n_trials: int, *extra: str, study: str = "toy") -> list[int]:
     """Start `n_workers` sweeps of one study at once; return how many trials each says it ran."""
+    return [ran for ran, _ in run_workers_logs(tmp_path, n_workers, n_trials, *extra, study=study)]
+
+
+def run_workers_logs(
+    tmp_path: Path, n_workers: int, n_trials: int, *extra: str, study: str = "toy"
+) -> list[tuple[int, str]]:
+    """Like run_workers, with each worker's log."""
     procs = [
         toy_cli(tmp_path, f"hydra.sweeper.n_trials={n_trials}", "toy.sleep_s=0.05", *extra, study=study)
         for _ in range(n_workers)
     ]
-    ran = []
+    out_logs = []
     for proc in procs:
         out, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err[-2000:]
         done = DONE.search(out + err)
         assert done, (out + err)[-2000:]
-        ran.append(int(done.group(1)) + int(done.group(2)))
-    return ran
+        out_logs.append((int(done.group(1)) + int(done.group(2)), out + err))
+    return out_logs
 
 
 def check_no_loss_no_duplication(study: optuna.Study, ran: list[int], n_trials: int) -> None:
@@ -58,6 +66,43 @@ def test_three_workers_share_one_postgresql_study(tmp_path: Path, pg_url: str) -
     try:
         ran = run_workers(tmp_path, 3, 24, f"hydra.sweeper.storage={pg_url}", study=name)
         check_no_loss_no_duplication(load(tmp_path, name, url=pg_url), ran, 24)
+    finally:
+        optuna.delete_study(study_name=name, storage=make_storage(pg_url))
+
+
+# 2 x 2 hardware points x 17 algorithm points = 68 configs: workers drawing from one seed stream
+# would propose the same first generation.
+DISCRETE_SPACE = ("hw.banks=choice(8,16)", "hw.clock_ghz=choice(1.0,2.0)")
+WORKER = re.compile(r"worker (\d+) \(sampler seed (\d+)\)")
+
+
+def check_four_workers_evaluate_no_configuration_twice(tmp_path: Path, *extra: str, study: str) -> None:
+    logs = run_workers_logs(tmp_path, 4, 40, *DISCRETE_SPACE, *extra, study=study)
+    url = next((e.split("=", 1)[1] for e in extra if e.startswith("hydra.sweeper.storage=")), None)
+    trials = load(tmp_path, study, url=url).get_trials()
+    check_no_loss_no_duplication(load(tmp_path, study, url=url), [ran for ran, _ in logs], 40)
+    hashes = [t.user_attrs["config_hash"] for t in trials]
+    assert len(set(hashes)) == len(hashes), "a configuration was evaluated twice"
+    # Workers are numbered 0..3 in start order, each with its own seed; worker 0 keeps the study's.
+    workers = sorted(
+        (int(m.group(1)), int(m.group(2))) for m in (WORKER.search(text) for _, text in logs) if m
+    )
+    assert [i for i, _ in workers] == [0, 1, 2, 3]
+    assert workers[0][1] == 0 and len({seed for _, seed in workers}) == 4
+
+
+def test_four_workers_on_one_sqlite_study_evaluate_no_configuration_twice(tmp_path: Path) -> None:
+    check_four_workers_evaluate_no_configuration_twice(tmp_path, study="toy")
+
+
+def test_four_workers_on_one_postgresql_study_evaluate_no_configuration_twice(
+    tmp_path: Path, pg_url: str
+) -> None:
+    name = f"pimdse-test-{uuid.uuid4().hex[:8]}"
+    try:
+        check_four_workers_evaluate_no_configuration_twice(
+            tmp_path, f"hydra.sweeper.storage={pg_url}", study=name
+        )
     finally:
         optuna.delete_study(study_name=name, storage=make_storage(pg_url))
 
@@ -121,3 +166,47 @@ def test_process_pool_worker_crash_fails_only_the_trials_in_flight(tmp_path: Pat
         if t.state == TrialState.FAIL:
             assert t.user_attrs["fail_reason"] == POOL_BROKE
     assert any(t.state == TrialState.COMPLETE for t in trials)
+
+
+def children_of(pid: int) -> list[int]:
+    """Pids of the live processes whose parent is `pid` (from /proc; Linux)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_sigkill_of_a_pool_sweep_leaves_no_worker_or_resource_tracker(tmp_path: Path) -> None:
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc to list a process's children")
+    proc = toy_cli(tmp_path, "hydra.sweeper.n_trials=200", "hydra.sweeper.n_jobs=2", "toy.sleep_s=0.5")
+    try:
+        deadline = time.monotonic() + 120
+        children: list[int] = []
+        # Two pool workers and multiprocessing's resource tracker.
+        while time.monotonic() < deadline and len(children) < 3:
+            time.sleep(0.2)
+            children = children_of(proc.pid)
+        assert len(children) >= 3, f"pool never started: children {children}"
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(alive(c) for c in children):
+            time.sleep(0.2)
+        assert [c for c in children if alive(c)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()

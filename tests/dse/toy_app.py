@@ -19,6 +19,7 @@ import hydra
 from omegaconf import DictConfig
 
 from dse.search.checks import ResultKeys, SweepChecks
+from hydra_plugins.pimdse_sweeper.command_line import one_line_override_errors
 
 VALUES_PER_TOKEN = 1024
 
@@ -34,7 +35,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 def validate(cfg: DictConfig) -> None:
     """The toy's cheap check of a job config (the sweeper runs it on every value before any trial)."""
     for key in ("banks", "clock_ghz", "capacity_mib"):
-        if not cfg.hw[key] > 0:
+        if not isinstance(cfg.hw[key], int | float) or not cfg.hw[key] > 0:
             raise ValueError(f"hw.{key}={cfg.hw[key]}: must be > 0")
     if cfg.algo.name == "pq" and not cfg.algo.n_centroids >= 2:
         raise ValueError(f"algo.n_centroids={cfg.algo.n_centroids}: must be >= 2")
@@ -85,6 +86,7 @@ def costs(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
+@one_line_override_errors("pimdse")
 @hydra.main(version_base="1.3", config_path="toy_conf", config_name="config")
 def main(cfg: DictConfig) -> dict[str, Any]:
     return evaluate(cfg)
