@@ -49,7 +49,7 @@ def model_shape(source: str, path: Path | None) -> ModelShape:
     try:
         return _gguf_shape(path) if source == "gguf" else _hf_shape(path)
     except (OSError, ValueError) as e:  # unreadable paths: too long, a NUL byte, no permission
-        raise SpecError("proxy.model.path", str(path), f"not a readable model path ({e})") from None
+        raise SpecError("proxy.model.path", str(path), f"not a readable model path ({_reason(e)})") from None
 
 
 def _gguf_shape(path: Path | None) -> ModelShape:
@@ -94,7 +94,7 @@ def check_corpus(proxy: ProxySpec) -> None:
     try:
         exists = path.is_file()
     except OSError as e:
-        raise SpecError("proxy.text.path", str(path), f"not a readable path ({e})") from None
+        raise SpecError("proxy.text.path", str(path), f"not a readable path ({_reason(e)})") from None
     if not exists:
         raise SpecError("proxy.text.path", str(path), "corpus file does not exist")
     check_fits(proxy, corpus_tokens(proxy))
@@ -110,13 +110,19 @@ def check_cache_dir(cache_dir: str) -> None:
         while not path.exists():
             missing.append(path.name)
             path = path.parent
-        if not path.is_dir():
-            raise SpecError(field, cache_dir, f"{str(path)!r} is a file, not a directory")
-        name_max = os.pathconf(path, "PC_NAME_MAX")
+        is_dir = path.is_dir()
+        name_max = os.pathconf(path, "PC_NAME_MAX") if is_dir else 0
         names = [os.fsencode(name) for name in missing]  # a name the file system cannot encode fails here
     except (OSError, ValueError) as e:
-        raise SpecError(field, cache_dir, f"not a usable directory path ({e})") from None
+        raise SpecError(field, cache_dir, f"not a usable directory path ({_reason(e)})") from None
+    if not is_dir:
+        raise SpecError(field, cache_dir, f"{str(path)!r} is a file, not a directory")
     if not os.access(path, os.W_OK | os.X_OK):
         raise SpecError(field, cache_dir, f"{str(path)!r} is not writable")
     if any(b"\0" in name or len(name) > name_max for name in names):
         raise SpecError(field, cache_dir, f"a directory name holds NUL or is longer than {name_max} bytes")
+
+
+def _reason(e: Exception) -> str:
+    """Why a path failed, without repeating the (possibly very long) path."""
+    return getattr(e, "strerror", None) or str(e)

@@ -79,7 +79,8 @@ def test_spec_error_is_the_project_error() -> None:
     ({"model": {"device": "cuda:x"}}, "proxy.model.device", "cpu, cuda, cuda:N or mps"),
     ({"cache_dir": 5}, "proxy.cache_dir", "non-empty string"),
     ({"cache_dir": ""}, "proxy.cache_dir", "non-empty string"),
-    ({"cache_dir": "/etc/hostname/sub"}, "proxy.cache_dir", "is a file, not a directory"),
+    ({"cache_dir": "/etc/hostname/sub"}, "proxy.cache_dir", ": '/etc/hostname' is a file, not a directory"),
+    ({"cache_dir": "/tmp/" + "x" * 300}, "proxy.cache_dir", "usable directory path (File name too long)"),
     ({"kmeans_tol": 1}, "proxy.kmeans_tol", "must be < 1"),
     ({"seed": -1}, "proxy.seed", "must be >= 0"),
 ])
