@@ -8,7 +8,9 @@ import torch
 
 import models
 from models.capture import CaptureKey, load_capture
+from models.loader import load_tokenizer
 from models.spec import parse_proxy
+from models.text import KNOWN_TOKEN_COUNTS, corpus_path, model_path, tokenize
 
 PQ_SMALL = {"n_centroids": 32, "sink_tokens": 4, "window_tokens": 16}
 
@@ -83,3 +85,24 @@ def test_short_prefill_captures_every_prefill_query(tiny_proxy: dict, algo_cfg) 
     assert 0.01 < pq.metrics["rel_err"] < 0.5 and pq.value < 0
     spec = parse_proxy(short)
     assert load_capture(spec, CaptureKey("eval", spec.layers))["q_tail"].shape == (1, 1, 9, 64, 64)
+
+
+def test_known_token_count_is_the_real_one(tiny_proxy: dict, algo_cfg) -> None:
+    """The shipped model on the shipped corpus: the count validate uses without a tokenizer."""
+    models.score(algo_cfg("fp16"), tiny_proxy)  # the capture has loaded the tokenizer
+    spec = parse_proxy(tiny_proxy)
+    model, corpus = model_path(spec), corpus_path(spec)
+    ids = tokenize(load_tokenizer("gguf", model), corpus)
+    shipped = (model.name, model.stat().st_size, corpus.name, corpus.stat().st_size)
+    assert {shipped: ids.numel()} == KNOWN_TOKEN_COUNTS
+
+
+def test_another_corpus_is_counted_once_and_checked(tiny_proxy: dict, algo_cfg, tmp_path: Path) -> None:
+    text = tmp_path / "short.txt"
+    text.write_text("The quick brown fox jumps over the lazy dog. " * 40, encoding="utf-8")  # 401 tokens
+    cfg = tiny_proxy | {"text": {"path": str(text), "calib_seqs": 1}, "seq_tokens": 200,
+                        "prefill_tokens": 150, "n_seqs": 1, "cache_dir": str(tmp_path / "cache")}
+    models.validate(algo_cfg("fp16"), cfg)
+    assert [json.loads(p.read_text())["tokens"] for p in (tmp_path / "cache" / "corpus").iterdir()] == [401]
+    with pytest.raises(models.SpecError, match=r"^proxy.n_seqs=2: must be <= 1: short.txt has 401 tokens"):
+        models.validate(algo_cfg("fp16"), cfg | {"n_seqs": 2})
