@@ -34,8 +34,8 @@ def doc_commands(text: str) -> list[tuple[str, str | None]]:
     i = 0
     while i < len(lines):
         line = lines[i].strip()
-        prompt = line.startswith("$ pimdse")
-        if lines[i].startswith("    ") and (line.startswith("pimdse") or prompt):
+        prompt = line.startswith("$ pimdse ")
+        if lines[i].startswith("    ") and (line.startswith("pimdse ") or line == "pimdse" or prompt):
             command = line.removeprefix("$ ")
             while command.endswith("\\"):
                 i += 1
