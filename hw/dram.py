@@ -89,6 +89,54 @@ def bus_s(pim: Pim, total_bytes: Num) -> Num:
     return total_bytes / bus_bw_bytes_per_s(pim) * refresh_factor(pim)
 
 
+def move_columns(pim: Pim, total_bytes: Num) -> Num:
+    """Move commands each pseudo-channel issues for `total_bytes` spread over all pCHs (one column each)."""
+    return np.ceil(total_bytes / pim.pchs / pim.column_bytes)
+
+
+@dataclass(frozen=True)
+class IssuedMoves:
+    """Exposed seconds of one attention round trip's bank <-> buffer-die moves, as a controller issues
+    them beside the MACs (`pim.move_overlap`); every pCH moves its own share on its own bus."""
+
+    query_s: Num  # the query into the PE buffers, before the first MAC
+    scores_up_s: Num  # the last group of scores, after the last score MAC
+    probs_down_s: Num  # the probabilities, between softmax and the first value MAC
+    outputs_up_s: Num  # the last group of partial outputs, after the last value MAC
+
+    @property
+    def seconds(self) -> Num:
+        return self.query_s + self.scores_up_s + self.probs_down_s + self.outputs_up_s
+
+
+def issued_moves(
+    pim: Pim, q_bytes: Num, up_bytes: Num, down_bytes: Num, out_bytes: Num, out_group_cols: Num
+) -> IssuedMoves:
+    """The moves of a score/softmax/value round trip that no MAC hides (refresh included).
+
+    Moves use the data path, MACs the all-bank command slots, so a move issued while MACs stream is
+    free (AttAcc!'s HBM3-PIM timing spec couples no move to a MAC). Shown: the query writes (one bank
+    group's buffers: tCCD_L each; the MACs wait for them); the group of scores of the last row (one
+    column per bank-group adder tree of a pCH, alternating bank groups: tCCD_S each); all the
+    probabilities (the value MACs wait for them), tCCD_S each while the controller's window of
+    `move_window` requests spans two bank groups, tCCD_L once a bank group's run fills it; the last
+    group of `out_group_cols` partial-output columns. Assumes each row's moves fit under the next row's
+    MACs (AttAcc!: 8 moves x 2 tCK against >= 32 MACs a row).
+    """
+    t = pim.timings
+    t_s, t_l = t.t_ccd_s_cycles * t.tck_s, t.t_ccd_l_cycles * t.tck_s
+    adder_trees = pim.ranks * pim.bank_groups
+    down = move_columns(pim, down_bytes)
+    down_interval = np.where(down / adder_trees >= pim.move_window, t_l, t_s)
+    stretch = refresh_factor(pim)
+    return IssuedMoves(
+        query_s=move_columns(pim, q_bytes) * t_l * stretch,
+        scores_up_s=np.minimum(move_columns(pim, up_bytes), adder_trees) * t_s * stretch,
+        probs_down_s=down * down_interval * stretch,
+        outputs_up_s=np.minimum(move_columns(pim, out_bytes), out_group_cols) * t_s * stretch,
+    )
+
+
 def lookup_s(
     pim: Pim, pe: Pe, lookups_per_pe: Num, table_rows: Num, switches_per_pe: Num, mode: str
 ) -> tuple[Num, Num]:

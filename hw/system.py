@@ -273,6 +273,17 @@ class Pim:
         default=None,
         default_doc="timings.t_ccd_s_cycles",
     )
+    move_overlap: bool = flag(
+        "bank <-> buffer-die moves use their own data path beside the MACs (AttAcc!'s MV_SB/MV_GB): "
+        "only what no MAC hides shows, at tCCD_S when moves alternate bank groups, tCCD_L in one",
+        default=False,
+    )
+    move_window: Num = count(
+        "move requests the controller can reorder: a same-bank-group run of moves at least this long "
+        "cannot alternate bank groups (with move_overlap)",
+        le=1 << 16,
+        default=32.0,
+    )
     pq_lookup: str = choice(
         "where PQ tables are read: open DRAM row, a row per lookup, or PE registers",
         PQ_LOOKUPS,

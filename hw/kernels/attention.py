@@ -77,29 +77,27 @@ def softmax_and_movement(
 
     `scores_layer`: scores per layer over the batch; `up_extra_bytes_layer`: other bank -> buffer
     bytes per layer. Every PE sends a partial output of `output_dims_per_pe` values per query head
-    (the head dim; a subvector for PQ). Softmax runs on the buffer-die PE or on the GPU.
+    (the head dim; a subvector for PQ). Softmax runs on the buffer-die PE or on the GPU. With
+    `pim.move_overlap` (and softmax on the buffer die) the moves are costed as issued beside the MACs
+    (`issued_round_trip`); otherwise every byte crosses the bus after the MACs.
     """
     pim, pe = step.pim, step.attention_pe
-    layers = step.model.n_layers
     score_bytes = scores_layer * FP16_BYTES
     vector_bytes = step.q_heads_total * step.model.head_dim * FP16_BYTES
     dims = step.model.head_dim / pe.head_split if output_dims_per_pe is None else output_dims_per_pe
     partial_out = step.q_heads_total * dims * FP16_BYTES * token_partitions(step)
     # Each query is written into the PE buffers of every pseudo-channel holding its KV head's tokens.
     q_in = vector_bytes * np.maximum(1.0, pim.pchs / step.kv_heads_total)
-    moved = up_extra_bytes_layer + partial_out + q_in
+    if pim.softmax_on == "buffer_die" and pim.move_overlap and pe.placement != "buffer_die":
+        return issued_round_trip(step, scores_layer, q_in, up_extra_bytes_layer, partial_out)
+    layers = step.model.n_layers
+    moved = up_extra_bytes_layer + partial_out + q_in + 2 * score_bytes
     kernels: dict[str, KernelCost] = {}
     if pim.softmax_on == "buffer_die":
-        moved = moved + 2 * score_bytes
-        buf = pim.pes["buffer_die"]
-        ops = scores_layer * pim.softmax_ops_per_score
-        busy = dram.compute_s(pim, buf, ops / step.pes(buf)) * dram.refresh_factor(pim)
-        kernels["attn_softmax"] = KernelCost.of(
-            layers * busy, ops_energy(layers * ops, buf.energy_pj_per_mac), BOUND["compute"], "pim"
-        )
+        busy = buffer_die_softmax_s(step, scores_layer)
+        kernels["attn_softmax"] = _softmax_kernel(step, scores_layer, busy)
     else:
         # Scores still gather at the buffer die, then cross the PIM link; probabilities come back.
-        moved = moved + 2 * score_bytes
         link = link_transfer(pim.link, 2 * score_bytes * layers, nonzero_transfers(score_bytes, 2 * layers))
         flops = scores_layer * SOFTMAX_GPU_FLOPS_PER_SCORE * layers
         gpu = gpu_roofline(step, flops, 2 * score_bytes * layers)
@@ -116,6 +114,53 @@ def softmax_and_movement(
         "pim",
     )
     return kernels
+
+
+def buffer_die_softmax_s(step: Step, scores_layer: Num) -> Num:
+    """Seconds per layer the buffer-die PEs need for softmax over `scores_layer` scores (refresh included)."""
+    pim = step.pim
+    buf = pim.pes["buffer_die"]
+    ops = scores_layer * pim.softmax_ops_per_score
+    return dram.compute_s(pim, buf, ops / step.pes(buf)) * dram.refresh_factor(pim)
+
+
+def _softmax_kernel(step: Step, scores_layer: Num, seconds_layer: Num) -> KernelCost:
+    pim, layers = step.pim, step.model.n_layers
+    ops = scores_layer * pim.softmax_ops_per_score
+    energy = ops_energy(layers * ops, pim.pes["buffer_die"].energy_pj_per_mac)
+    return KernelCost.of(layers * seconds_layer, energy, BOUND["compute"], "pim")
+
+
+def issued_round_trip(
+    step: Step, scores_layer: Num, q_in: Num, up_extra_bytes: Num, partial_out: Num
+) -> dict[str, KernelCost]:
+    """Softmax and movement of bank / bank-group PEs as AttAcc!'s controller issues them
+    (`dram.issued_moves`): scores and partial outputs leave during the MACs and only their last group
+    shows; partial outputs are summed over a rank's bank groups before they move (AttAcc!'s context
+    MV_SB reads the reduced sum), one group of `ranks x head_split` columns per output slice. The
+    softmax unit streams its probabilities into the broadcast: it shows one data-path slot (the SFM
+    command, tCCD_S) plus whatever of its compute outlasts the broadcast.
+    """
+    pim, pe = step.pim, step.attention_pe
+    layers = step.model.n_layers
+    score_bytes = scores_layer * FP16_BYTES
+    out_bytes = partial_out / pim.bank_groups
+    moves = dram.issued_moves(
+        pim, q_in, score_bytes + up_extra_bytes, score_bytes, out_bytes, pim.ranks * pe.head_split
+    )
+    sfm_slot = pim.timings.t_ccd_s_cycles * pim.timings.tck_s * dram.refresh_factor(pim)
+    outlasting = np.maximum(0.0, buffer_die_softmax_s(step, scores_layer) - moves.probs_down_s)
+    exposed_softmax = sfm_slot + outlasting
+    moved = q_in + 2 * score_bytes + up_extra_bytes + out_bytes
+    return {
+        "attn_softmax": _softmax_kernel(step, scores_layer, exposed_softmax),
+        "pim_data_movement": KernelCost.of(
+            layers * moves.seconds,
+            scale(move_energy(pim, pe.placement, moved), layers),
+            BOUND["internal_bw"],
+            "pim",
+        ),
+    }
 
 
 def gpu_pim_link(step: Step) -> KernelCost:

@@ -1,0 +1,103 @@
+"""Softmax and bank <-> buffer-die movement of one attention head as AttAcc!'s controller issues them
+(`hw.pim.move_overlap`), worked out in cycles of the HBM3-PIM preset (tCK = 0.769 ns)."""
+
+import pytest
+from hwpoints import point
+
+import hw
+
+TCK = 0.769e-9
+REFRESH = 1 / (1 - 455 / 5070)
+PE_CYCLE = 1 / 666e6
+ONLY_ATTENTION = {
+    "qkv_proj": "none",
+    "attention": "pim",
+    "o_proj": "none",
+    "ffn": "none",
+    "lm_head": "none",
+    "overlap": False,
+    "kv_home": "pim",
+}
+
+
+def one_head(tokens, preset="attacc_hbm3_bank", **kw):
+    """One head (d = 128) of `tokens` tokens on one channel (2 pCH x 2 ranks x 4 BG x 4 banks)."""
+    cfg = point(
+        hw=preset,
+        algo="fp16",
+        model="llama2_7b",
+        hw__pim__stacks=1,
+        hw__pim__channels_per_stack=1,
+        hw__mapping=ONLY_ATTENTION,
+        model__n_layers=1,
+        model__n_q_heads=1,
+        model__n_kv_heads=1,
+        model__head_dim=128,
+        workload__context_tokens=tokens,
+        workload__batch=1,
+        **kw,
+    )
+    return hw.evaluate(*hw.build(*cfg)).kernels
+
+
+def test_bank_pes_show_query_last_groups_and_the_broadcast_at_alternating_bank_groups():
+    k = one_head(4096)
+    # Per pCH (each on its own bus): query 2 x 256 B / 2 pCH = 8 WR_GB into one bank group's buffers
+    # at tCCD_L = 4 -> 32. Scores: 4096 x 2 B / 2 pCH = 128 MV_SB, all under the MACs but the last
+    # row's group, one per (rank, BG) = 8 at tCCD_S = 2 -> 16. Probabilities: 128 MV_GB in runs of
+    # 128 / 8 = 16 per bank group, under the 32-request window, so they alternate: 128 x 2 = 256.
+    # Partial outputs: 64 PEs x 32 dims x 2 B summed over 4 BGs = 1 KiB -> 16 columns a pCH, the last
+    # group (2 ranks x 4 banks = 8) shows: 16. Total 320 cycles.
+    assert k["pim_data_movement"].seconds == pytest.approx(320 * TCK * REFRESH, rel=1e-12)
+    # Softmax: 2048 scores a buffer-die PE / 16 lanes = 128 PE cycles = 192 ns, under the 197 ns
+    # broadcast it streams into: only the SFM command's data-path slot (tCCD_S = 2) shows.
+    assert 128 * PE_CYCLE < 256 * TCK
+    assert k["attn_softmax"].seconds == pytest.approx(2 * TCK * REFRESH, rel=1e-12)
+    # Energy: every byte still moves (query, scores up, probabilities down, reduced outputs) along
+    # bank -> BG mux -> global I/O -> TSV: 1.01 + 1.23 + 0.5 pJ/bit.
+    moved = 512 + 2 * 8192 + 1024
+    assert k["pim_data_movement"].energy_j == pytest.approx(moved * 8 * 2.74e-12, rel=1e-12)
+
+
+def test_long_same_bank_group_runs_fill_the_window_and_move_at_tccd_l():
+    k = one_head(16384)
+    # Probabilities: 16384 x 2 B / 2 pCH / 32 B = 512 MV_GB, runs of 64 >= 32: tCCD_L = 4 -> 2048.
+    assert k["pim_data_movement"].seconds == pytest.approx((32 + 16 + 2048 + 16) * TCK * REFRESH, rel=1e-12)
+    # At 8K the runs are exactly 32 long: already tCCD_L (256 x 4 = 1024).
+    eight = one_head(8192)
+    expected = (32 + 16 + 1024 + 16) * TCK * REFRESH
+    assert eight["pim_data_movement"].seconds == pytest.approx(expected, rel=1e-12)
+    # A 16-request window makes 4K's runs of 16 same-bank-group too: 128 x 4 = 512.
+    narrow = one_head(4096, hw__pim__move_window=16)
+    expected = (32 + 16 + 512 + 16) * TCK * REFRESH
+    assert narrow["pim_data_movement"].seconds == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_slow_softmax_unit_shows_what_outlasts_the_broadcast():
+    k = one_head(4096, hw__pim__softmax_ops_per_score=5)
+    # 5 x 2048 / 16 = 640 PE cycles = 961 ns against the 256-cycle (197 ns) broadcast.
+    busy, broadcast = 640 * PE_CYCLE, 256 * TCK
+    expected = (2 * TCK + busy - broadcast) * REFRESH
+    assert k["attn_softmax"].seconds == pytest.approx(expected, rel=1e-12)
+
+
+def test_bank_group_pes_move_one_output_column_per_rank_last():
+    k = one_head(4096, preset="attacc_hbm3_bankgroup")
+    # As at bank level, but a bank-group PE holds the whole head (head_split 1): the last output
+    # group is one column per rank (2 x 2 = 4 cycles).
+    assert k["pim_data_movement"].seconds == pytest.approx((32 + 16 + 256 + 4) * TCK * REFRESH, rel=1e-12)
+
+
+def test_without_move_overlap_every_byte_crosses_after_the_macs():
+    k = one_head(4096, hw__pim__move_overlap=False)
+    # Scores up and down, 64 x 32 unreduced partial outputs and the query, 64 B per 4 cycles.
+    moved = 2 * 4096 * 2 + 64 * 32 * 2 + 2 * 128 * 2
+    assert k["pim_data_movement"].seconds == pytest.approx(moved / (64 / (4 * TCK)) * REFRESH, rel=1e-12)
+    # Softmax: 4096 scores / (2 PEs x 16 lanes) = 128 PE cycles.
+    assert k["attn_softmax"].seconds == pytest.approx(128 * PE_CYCLE * REFRESH, rel=1e-12)
+
+
+def test_buffer_die_pes_move_nothing_with_or_without_overlap():
+    on = one_head(4096, preset="attacc_hbm3_bufferdie", hw__pim__move_overlap=True)
+    off = one_head(4096, preset="attacc_hbm3_bufferdie")
+    assert on["pim_data_movement"].seconds == off["pim_data_movement"].seconds == 0.0
