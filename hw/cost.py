@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,10 @@ class Cost:
     does not fit and is read from host memory instead; max_context_tokens: the largest context
     that fits; kernels: per-kernel cost with its bound and device; pim_capacity_bytes: PIM memory
     left after the PE logic's area cost (area model; 0 without PIM); pe_area_mm2: PE logic area on
-    the DRAM core dies, all stacks; static_energy_j: the static-power part of energy_j (J).
+    the DRAM core dies, all stacks; static_energy_j: the static-power part of energy_j (J);
+    tokens_per_step: tokens one decode step produces (the batch); fits_by: each check `fits` ANDs
+    ("kv", "weights", "xbar_tiles" with a crossbar); area_mm2_by_device: modelled logic area (mm2)
+    of "pim_pe", "xbar", "systolic" where present.
     """
 
     latency_s: Num
@@ -36,11 +39,34 @@ class Cost:
     pim_capacity_bytes: Num
     pe_area_mm2: Num
     static_energy_j: Num = 0.0
+    tokens_per_step: Num = 1.0
+    fits_by: dict[str, bool | np.ndarray] = field(default_factory=dict)
+    area_mm2_by_device: dict[str, Num] = field(default_factory=dict)
 
     @property
     def power_w(self) -> Num:
         """Average power over the decode step (W)."""
         return self.energy_j / self.latency_s
+
+    @property
+    def tokens_per_s(self) -> Num:
+        """Decode throughput: tokens a step produces over its latency (tokens/s)."""
+        return self.tokens_per_step / self.latency_s
+
+    @property
+    def tokens_per_j(self) -> Num:
+        """Decode energy efficiency: tokens a step produces per joule (tokens/J)."""
+        return self.tokens_per_step / self.energy_j
+
+    @property
+    def area_mm2(self) -> Num:
+        """Modelled logic area of all devices (mm2; 0 when none is modelled)."""
+        return sum(self.area_mm2_by_device.values(), start=0.0)
+
+    @property
+    def fits_reason(self) -> str:
+        """Why a scalar point does not fit: the failed checks of `fits_by`, "" when it fits."""
+        return ", ".join(f"{name} does not fit" for name, ok in self.fits_by.items() if not bool(ok))
 
     @property
     def energy_by_device(self) -> dict[str, Num]:
@@ -77,11 +103,17 @@ class Cost:
             "kv_bytes": float(self.kv_bytes),
             "kv_bytes_split": {k: float(v) for k, v in self.kv_bytes_split.items()},
             "fits": bool(self.fits),
+            "fits_by": {k: bool(v) for k, v in self.fits_by.items()},
+            "fits_reason": self.fits_reason,
             "spill_bytes": float(self.spill_bytes),
             "max_context_tokens": int(self.max_context_tokens),
             "power_w": float(self.power_w),
             "pim_capacity_bytes": float(self.pim_capacity_bytes),
             "pe_area_mm2": float(self.pe_area_mm2),
+            "area_mm2": float(self.area_mm2),
+            "area_mm2_by_device": {k: float(v) for k, v in self.area_mm2_by_device.items()},
+            "tokens_per_s": float(self.tokens_per_s),
+            "tokens_per_j": float(self.tokens_per_j),
             "energy_by_device": {k: float(v) for k, v in self.energy_by_device.items()},
             "energy_by_component": self.energy_by_component,
             "breakdown": {k: float(v.seconds) for k, v in self.kernels.items()},

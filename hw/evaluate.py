@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
 
 import numpy as np
 
@@ -12,7 +14,7 @@ from hw.errors import check_result
 from hw.fields import Num
 from hw.footprint import max_context_tokens
 from hw.formats import KvFormat
-from hw.kernels import attention, dense, gpu_attention, xbar
+from hw.kernels import attention, dense, gpu_attention, systolic, xbar
 from hw.kernels.step import Step
 from hw.model_shape import WEIGHT_OPERATORS
 from hw.roofline import KernelCost
@@ -51,7 +53,12 @@ def projections(step: Step) -> dict[str, KernelCost]:
         "lm_head": (m.lm_head_params, 1.0),
     }
     devices = step.system.mapping.devices
-    return {op: dense.projection(step, op, *p) for op, p in params.items() if devices[op] != "none"}
+    on_array = step.system.systolic is not None
+    return {
+        op: (systolic.projection if on_array and devices[op] == "gpu" else dense.projection)(step, op, *p)
+        for op, p in params.items()
+        if devices[op] != "none"
+    }
 
 
 def pim_attention(step: Step) -> dict[str, KernelCost]:
@@ -81,9 +88,8 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     fp = kv.footprint(step.model, step.context, step.batch, layout)
     total = fp.total
     capacity = kv_capacity_bytes(step)
-    fits = (total <= capacity) & weights_fit(system, step.model)
-    if system.xbar is not None:
-        fits = fits & (xbar.tiles_needed(step) <= system.xbar.tiles)
+    fits_by = fit_checks(step, total, capacity)
+    fits = functools.reduce(operator.and_, fits_by.values())
     home = system.mapping.kv_home
     spill = 0.0 * total if home == "host" else np.maximum(0.0, total - np.maximum(capacity, 0.0))
     kernels = projections(step)
@@ -91,6 +97,8 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
     if where == "pim":
         kernels |= pim_attention(_scale_context(step, 1.0 - spilled_share))
         kernels |= gpu_attention.spilled_attention(_scale_context(step, spilled_share), spill)
+    elif where == "gpu" and system.systolic is not None:
+        kernels |= systolic.attention(step, 1.0 if home == "host" else spilled_share, total)
     elif where == "gpu":
         kernels |= gpu_attention.gpu_attention(step, 1.0 if home == "host" else spilled_share)
     latency = step_latency(system, kernels)
@@ -111,8 +119,34 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
         pim_capacity_bytes=0.0 if system.pim is None else system.pim.capacity_bytes,
         pe_area_mm2=0.0 if system.pim is None else system.pim.stacks * system.pim.pe_area_mm2_per_stack,
         static_energy_j=static_j,
+        tokens_per_step=step.batch,
+        fits_by=fits_by,
+        area_mm2_by_device=area_by_device(step),
     )
     return check_result(broadcast_cost(cost))
+
+
+def fit_checks(step: Step, kv_bytes: Num, capacity: Num) -> dict[str, Num]:
+    """What must fit, each checked alone: "kv" (the KV in its home memory beside the weights living
+    there), "weights" (each device's memory holds its operators' weights) and, with a crossbar,
+    "xbar_tiles" (its operators' weights in its tiles; always true when its tiles are not given)."""
+    checks = {"kv": kv_bytes <= capacity, "weights": weights_fit(step.system, step.model)}
+    if step.system.xbar is not None:
+        checks["xbar_tiles"] = xbar.tiles_needed(step) <= xbar.provisioned_tiles(step)
+    return checks
+
+
+def area_by_device(step: Step) -> dict[str, Num]:
+    """Modelled logic area per device (mm2): PIM PEs on the DRAM dies, crossbar tiles, systolic array."""
+    system = step.system
+    areas: dict[str, Num] = {}
+    if system.pim is not None:
+        areas["pim_pe"] = system.pim.stacks * system.pim.pe_area_mm2_per_stack
+    if system.xbar is not None:
+        areas["xbar"] = xbar.provisioned_tiles(step) * system.xbar.tile_area_mm2
+    if system.systolic is not None:
+        areas["systolic"] = system.systolic.area_mm2
+    return areas
 
 
 def broadcast_cost(cost: Cost) -> Cost:
@@ -125,7 +159,8 @@ def broadcast_cost(cost: Cost) -> Cost:
         cost.spill_bytes,
         cost.max_context_tokens,
     ]
-    leaves += [cost.pim_capacity_bytes, cost.pe_area_mm2, *cost.kv_bytes_split.values()]
+    leaves += [cost.pim_capacity_bytes, cost.pe_area_mm2, *cost.kv_bytes_split.values(), cost.tokens_per_step]
+    leaves += [*cost.fits_by.values(), *cost.area_mm2_by_device.values()]
     leaves += [x for k in cost.kernels.values() for x in (k.seconds, k.energy_j, k.bound_code)]
     shape = np.broadcast_shapes(*(x.shape for x in leaves if isinstance(x, np.ndarray)))
 
@@ -137,17 +172,23 @@ def broadcast_cost(cost: Cost) -> Cost:
     def fit_bound(b: int | np.ndarray) -> int | np.ndarray:
         return int(b) if not shape else np.broadcast_to(np.asarray(b, dtype=np.uint8), shape)
 
+    def fit_flag(f: bool | np.ndarray) -> bool | np.ndarray:
+        return bool(f) if not shape else np.broadcast_to(np.asarray(f, dtype=bool), shape)
+
     return Cost(
         latency_s=fit(cost.latency_s),
         energy_j=fit(cost.energy_j),
         kv_bytes=fit(cost.kv_bytes),
         kv_bytes_split={k: fit(v) for k, v in cost.kv_bytes_split.items()},
-        fits=bool(cost.fits) if not shape else np.broadcast_to(np.asarray(cost.fits, dtype=bool), shape),
+        fits=fit_flag(cost.fits),
         spill_bytes=fit(cost.spill_bytes),
         max_context_tokens=fit(cost.max_context_tokens),
         pim_capacity_bytes=fit(cost.pim_capacity_bytes),
         pe_area_mm2=fit(cost.pe_area_mm2),
         static_energy_j=fit(cost.static_energy_j),
+        tokens_per_step=fit(cost.tokens_per_step),
+        fits_by={k: fit_flag(v) for k, v in cost.fits_by.items()},
+        area_mm2_by_device={k: fit(v) for k, v in cost.area_mm2_by_device.items()},
         kernels={
             name: KernelCost(
                 seconds=fit(k.seconds),

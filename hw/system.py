@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from hw.fields import Num, count, cycles, require
 from spec.errors import SpecError
 from spec.fields import choice, flag, number, section, sections, text
@@ -377,23 +379,165 @@ class Pim:
         return self.stacks * self.capacity_bytes_per_stack * kept
 
 
+ADC_KINDS = ("sar", "flash")
+"""How an ADC's conversion time scales with its resolution: a SAR resolves one bit per step, a flash
+all bits in one step (Walden's and Murmann's surveys compare both)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Crossbar:
-    """Analog crossbar PIM for low-bit projection weights (PIM-LLM style), weight-stationary.
+    """Analog crossbar PIM for low-bit projection weights (PIM-LLM style), weight-stationary, built
+    from its parts: the cell array, the input DACs/drivers, the column ADCs and the digital
+    shift-and-add and partial-sum adders (hw.kernels.xbar; docs/hw.md "Crossbar").
 
-    A matrix of R x C weights takes ceil(R / rows) x ceil(C x cells_per_weight / cols) tiles; all
-    tiles of a matrix fire together, one bit-serial input bit per `t_mvm_s` (ADC included).
+    A matrix of R x C weights takes ceil(R / rows) x ceil(C x cells_per_weight / cols) tiles, all of
+    which fire together. A token needs ceil(input_bits / dac_bits) input cycles; in each, a tile
+    reads its array (`t_read_s`) and then converts its columns on `adcs_per_tile` shared ADCs, one
+    after another. An ADC conversion costs `adc_fom_fj_per_step` x 2^adc_bits (Walden FOM) and takes
+    adc_bits steps (SAR) or one (flash) of `adc_step_s`.
     """
 
-    tiles: Num = count("crossbar tiles", le=1 << 40)
+    tiles: Num | None = number(
+        "crossbar tiles provisioned",
+        ge=1,
+        le=1 << 40,
+        integer=True,
+        as_float=True,
+        default=None,
+        default_doc="as many as the mapped weights need",
+    )
     rows_per_tile: Num = count("rows (inputs) of one tile", le=1 << 16)
     cols_per_tile: Num = count("columns (cells per row) of one tile", le=1 << 16)
     cells_per_weight: Num = count("cells one weight takes (2 for a ternary differential pair)", le=64)
-    input_bits: Num = count("activation bits, fed bit-serially", unit="bit", le=64)
-    t_mvm_s: Num = number(
-        "one input bit through a tile, ADC conversion included", unit="s", ge=1e-12, le=1e-3
+    input_bits: Num = count("activation bits of one input", unit="bit", le=64)
+    dac_bits: Num = count(
+        "input bits applied per input cycle (1: bit-serial; input_bits: one multi-bit DAC step)",
+        unit="bit",
+        le=16,
+        default=1.0,
     )
-    energy_pj_per_tile_mvm: Num = number("one tile, one input bit", unit="pJ", ge=0, le=1e9)
+    adc_bits: Num = count("ADC resolution", unit="bit", le=16)
+    adcs_per_tile: Num = count("ADCs of one tile; its columns share them in turn", le=1 << 16)
+    adc_kind: str = choice("ADC architecture: sar (adc_bits steps a conversion) | flash (one)", ADC_KINDS)
+    adc_step_s: Num = number(
+        "one ADC step: a SAR bit decision or a whole flash conversion", unit="s", ge=1e-13, le=1e-3
+    )
+    adc_fom_fj_per_step: Num = number(
+        "ADC Walden figure of merit: energy per conversion step (x 2^adc_bits a conversion)",
+        unit="fJ",
+        ge=0.01,
+        le=1e6,
+    )
+    adc_area_um2_per_level: Num = number(
+        "ADC area per quantisation level (x 2^adc_bits an ADC)", unit="um2", ge=0, le=1e6
+    )
+    t_read_s: Num = number(
+        "array read of one input cycle: drive, settle, sample-and-hold", unit="s", ge=1e-12, le=1e-3
+    )
+    drive_pj_per_row_level: Num = number(
+        "driving one row for one input cycle, per DAC level (2^dac_bits - 1 levels)", unit="pJ", ge=0, le=1e6
+    )
+    cell_pj_per_read: Num = number("one cell in one input cycle (I x V x t)", unit="pJ", ge=0, le=1e6)
+    shift_add_pj: Num = number("shift-and-add of one conversion result", unit="pJ", ge=0, le=1e6)
+    psum_add_pj: Num = number(
+        "adding one output's partial sums of two row tiles (digital)", unit="pJ", ge=0, le=1e6
+    )
+    cell_area_um2: Num = number("one cell", unit="um2", ge=0, le=1e6)
+    periphery_area_mm2_per_tile: Num = number(
+        "drivers, sample-and-hold, shift-and-add of one tile (ADCs excluded)", unit="mm2", ge=0, le=1e3
+    )
+
+    def check(self, path: str) -> None:
+        require(
+            self.dac_bits <= self.input_bits,
+            f"{path}.dac_bits",
+            self.dac_bits,
+            "must be <= input_bits",
+        )
+        require(
+            self.adcs_per_tile <= self.cols_per_tile,
+            f"{path}.adcs_per_tile",
+            self.adcs_per_tile,
+            "must be <= cols_per_tile (one ADC a column at most)",
+        )
+
+    @cached_property
+    def input_cycles(self) -> Num:
+        """Input cycles a token needs: its bits applied dac_bits at a time."""
+        return np.ceil(self.input_bits / self.dac_bits)
+
+    @cached_property
+    def conversions_per_adc(self) -> Num:
+        """Conversions one ADC makes per input cycle (the columns sharing it)."""
+        return np.ceil(self.cols_per_tile / self.adcs_per_tile)
+
+    @cached_property
+    def conversion_s(self) -> Num:
+        """One ADC conversion (s): adc_bits steps for a SAR, one for a flash."""
+        return self.adc_step_s * (self.adc_bits if self.adc_kind == "sar" else 1.0)
+
+    @cached_property
+    def cycle_s(self) -> Num:
+        """One input cycle of a tile (s): the array read, then every column converted."""
+        return self.t_read_s + self.conversions_per_adc * self.conversion_s
+
+    @cached_property
+    def conversion_pj(self) -> Num:
+        """Energy of one ADC conversion (pJ): Walden FOM x 2^adc_bits."""
+        return self.adc_fom_fj_per_step * 1e-3 * 2.0**self.adc_bits
+
+    @cached_property
+    def lossless_adc_bits(self) -> Num:
+        """ADC bits that resolve every column sum of a full tile without clipping (binary cells):
+        ceil(log2(rows x (2^dac_bits - 1) + 1)). Fewer bits clip or round partial sums: the
+        accuracy cost the analog-datapath emulation is to measure."""
+        return np.ceil(np.log2(self.rows_per_tile * (2.0**self.dac_bits - 1.0) + 1.0))
+
+    @cached_property
+    def tile_area_mm2(self) -> Num:
+        """One tile: cells, ADCs (area per level x 2^adc_bits) and periphery (mm2)."""
+        cells_um2 = self.rows_per_tile * self.cols_per_tile * self.cell_area_um2
+        adcs_um2 = self.adcs_per_tile * self.adc_area_um2_per_level * 2.0**self.adc_bits
+        return (cells_um2 + adcs_um2) * 1e-6 + self.periphery_area_mm2_per_tile
+
+
+@dataclass(frozen=True, kw_only=True)
+class Systolic:
+    """A weight-stationary digital systolic array (rows x cols MAC PEs at `clock_hz`, `mac_bits`
+    operands) with an on-chip SRAM buffer; with it, the kernels mapped to `gpu` run on this array
+    and `gpu` supplies only the memory side (LPDDR). hw.kernels.systolic; docs/hw.md "Systolic array".
+
+    MAC energy and PE area scale with (mac_bits / 8)^2 from their 8-bit values (an array
+    multiplier's size grows with the square of its width). A share of the buffer may hold KV
+    (`kv_buffer_share`): those tokens are read from SRAM instead of LPDDR.
+    """
+
+    rows: Num = count("PE rows (the reduction dimension of a loaded weight tile)", le=1 << 12)
+    cols: Num = count("PE columns (outputs of a loaded weight tile)", le=1 << 12)
+    clock_hz: Num = number("array clock", unit="Hz", ge=1e6, le=1e11)
+    mac_bits: Num = count("operand width of a MAC", unit="bit", le=32)
+    mac_pj_8b: Num = number("one 8-bit MAC (multiply + add)", unit="pJ", ge=0, le=1e4)
+    pe_area_mm2_8b: Num = number("one 8-bit MAC PE with its registers", unit="mm2", ge=0, le=10)
+    buffer_bytes: Num = number("on-chip SRAM buffer", unit="B", ge=0, le=1 << 34)
+    buffer_pj_per_bit: Num = number("reading or writing the buffer", unit="pJ/bit", ge=0, le=1e4)
+    buffer_area_mm2_per_mib: Num = number("SRAM area per MiB", unit="mm2", ge=0, le=1e4)
+    kv_buffer_share: Num = number(
+        "share of the buffer holding KV (those tokens are read from SRAM, the rest from memory)",
+        ge=0,
+        le=1,
+        default=0.0,
+    )
+
+    @cached_property
+    def mac_pj(self) -> Num:
+        """One MAC at mac_bits (pJ)."""
+        return self.mac_pj_8b * (self.mac_bits / 8.0) ** 2
+
+    @cached_property
+    def area_mm2(self) -> Num:
+        """PEs plus buffer (mm2)."""
+        pes = self.rows * self.cols * self.pe_area_mm2_8b * (self.mac_bits / 8.0) ** 2
+        return pes + self.buffer_bytes / (1 << 20) * self.buffer_area_mm2_per_mib
 
 
 def _device(op: str) -> Any:
@@ -442,6 +586,12 @@ class System:
     xbar: Crossbar | None = section(
         "analog crossbar for low-bit projections", Crossbar, optional=True, default=None
     )
+    systolic: Systolic | None = section(
+        "digital systolic array running the gpu-mapped operators (gpu keeps the memory side)",
+        Systolic,
+        optional=True,
+        default=None,
+    )
     mapping: OpMapping = section("operators on devices, KV home, overlap", OpMapping)
 
     def check(self, path: str) -> None:
@@ -452,6 +602,8 @@ class System:
                 raise SpecError(
                     f"{path}.mapping.{op}", dev, "needs hw.xbar, and only weight operators run there"
                 )
+        if self.systolic is not None and self.pim is not None:
+            raise SpecError(f"{path}.systolic", "(section)", "modelled only without PIM (hw.pim: null)")
         if self.mapping.kv_home == "pim" and self.pim is None:
             raise SpecError(
                 f"{path}.mapping.kv_home",

@@ -34,6 +34,21 @@ def test_hypervolume_3d_of_two_boxes() -> None:
     assert np.isclose(hypervolume(pts, [2.0, 2.0, 2.0]), 8 + 3 - 2)
 
 
+def test_hypervolume_3d_of_three_corner_boxes() -> None:
+    # Each box [0,4]x[2,4]x[2,4] (and its two rotations) has volume 16; every pair and the triple
+    # overlap in [2,4]^3 (volume 8): 3 x 16 - 3 x 8 + 8 = 32.
+    pts = np.array([[0.0, 2.0, 2.0], [2.0, 0.0, 2.0], [2.0, 2.0, 0.0]])
+    assert hypervolume(pts, [4.0, 4.0, 4.0]) == 32.0
+    # A dominated point and a duplicate change nothing.
+    assert hypervolume(np.vstack([pts, [[3.0, 3.0, 3.0], [0.0, 2.0, 2.0]]]), [4.0, 4.0, 4.0]) == 32.0
+
+
+def test_one_objective_and_empty_inputs() -> None:
+    assert hypervolume(np.array([[1.0], [2.5]]), [4.0]) == 3.0
+    assert nondominated_mask(np.array([[2.0], [1.0], [1.0]])).tolist() == [False, True, True]
+    assert nondominated_mask(np.zeros((0, 3))).tolist() == []
+
+
 def _brute_force(points: np.ndarray, ref: int) -> int:
     """Count the unit cells of [0, ref)^d that some point dominates (integer coordinates)."""
     d = points.shape[1]

@@ -159,8 +159,10 @@ def test_area_model_trades_lanes_for_capacity():
 
 def test_crossbar_projections_take_input_bits_mvm_steps_per_token():
     c = hw.evaluate(*hw.build(*point(hw="pimllm_edge", model="bitnet_b158_2b", algo="uniform", algo__bits=8)))
-    assert c.kernels["qkv_proj"].seconds == pytest.approx(30 * 8 * 10e-9, rel=1e-12)
-    assert c.kernels["ffn"].seconds == pytest.approx(30 * 2 * 8 * 10e-9, rel=1e-12)
+    # One input cycle: the array read (2 ns), then 128 / 8 columns per ADC x 8 SAR steps of 125 ps.
+    cycle_s = 2e-9 + 16 * 8 * 125e-12
+    assert c.kernels["qkv_proj"].seconds == pytest.approx(30 * 8 * cycle_s, rel=1e-12)
+    assert c.kernels["ffn"].seconds == pytest.approx(30 * 2 * 8 * cycle_s, rel=1e-12)
     assert c.kernels["ffn"].device == "xbar"
     too_small = hw.evaluate(*hw.build(*point(hw="pimllm_edge", model="bitnet_b158_2b", hw__xbar__tiles=1000)))
     assert too_small.fits is False
