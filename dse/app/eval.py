@@ -16,22 +16,30 @@ from omegaconf import OmegaConf
 
 import hw
 import models
-from dse.app.pimdse import CONF_DIR
+from dse.app.conf import conf_dir
+from dse.app.finite import check_finite
+from dse.app.groups import group_error
 from dse.app.point import evaluate_point
 
 
 def main(argv: list[str]) -> int:
     """Compose the config with `argv` as overrides, evaluate it, print JSON; return the exit code."""
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    conf = conf_dir()
+    error = group_error(argv, conf)
+    if error is not None:
+        print(f"dse.eval: error: {error}", file=sys.stderr)
+        return 2
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
             cfg = compose(config_name="config", overrides=argv)
         result = evaluate_point(cfg)
+        parts = ("hw", "algo", "model", "workload")
+        result["config"] = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in parts}
+        check_finite(result)
     except (hw.SpecError, models.SpecError, HydraException) as err:
         print(f"dse.eval: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
-    parts = ("hw", "algo", "model", "workload")
-    result["config"] = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in parts}
     json.dump(result, sys.stdout, indent=2, allow_nan=False)
     sys.stdout.write("\n")
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -13,6 +12,8 @@ from omegaconf import DictConfig
 
 import hw
 import models
+from dse.app.conf import conf_dir
+from dse.app.groups import one_line_group_errors
 from dse.app.point import evaluate_point
 from dse.app.summary import format_point
 from dse.app.sweep_checks import SWEEP_CHECKS as PIMDSE_SWEEP_CHECKS  # noqa: F401 - read by the sweeper
@@ -27,11 +28,13 @@ def title(cfg: DictConfig) -> str:
     )
 
 
-# An absolute path: as a console script Hydra would otherwise look for a `conf` Python package.
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+# Absolute (conf/ in the checkout, pimdse_conf from a wheel): as a console script, a relative
+# config_path would name a Python package.
+CONF_DIR = conf_dir()
 
 
 @one_line_override_errors("pimdse")
+@one_line_group_errors("pimdse", CONF_DIR)
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> dict[str, Any] | None:
     """Evaluate the composed design point; print its table in a single run, return it to a sweeper."""

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import hw
 import models
+from dse.app.finite import check_finite
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,15 @@ def evaluate_point(cfg: DictConfig | PointConfig) -> dict[str, Any]:
 
     Keys: latency_s (decode step, s), energy_j (per decode step, J), kv_bytes, kv_bytes_split,
     fits, max_context_tokens (tokens), breakdown (kernel -> s), kernels (kernel -> seconds, energy_j,
-    bound, device), accuracy (name, value, higher_is_better, metrics, refreshes).
+    bound, device), accuracy (name, value, higher_is_better, metrics, refreshes). Raises SpecError
+    naming the key of a NaN or infinite number (dse.app.finite).
     """
     point = cfg if isinstance(cfg, PointConfig) else PointConfig.from_cfg(cfg)
     validate_point(point)
     system, kv_format, workload = hw.build(point.hw, point.algo, point.model, point.workload)
     result = hw.evaluate(system, kv_format, workload).to_dict()
     result["accuracy"] = models.score(point.algo, point.proxy).to_dict()
+    check_finite(result)
     return result
 
 
@@ -66,4 +69,6 @@ def score_hw_grid(cfg: DictConfig, hw_grid: dict[str, Any]) -> tuple[Any, dict[s
     point = PointConfig.from_cfg(cfg)
     system, kv_format, workload = hw.build(hw_grid, point.algo, point.model, point.workload)
     cost = hw.evaluate(system, kv_format, workload)
-    return cost, {"accuracy": models.score(point.algo, point.proxy).to_dict()}
+    shared = {"accuracy": models.score(point.algo, point.proxy).to_dict()}
+    check_finite(shared)
+    return cost, shared
