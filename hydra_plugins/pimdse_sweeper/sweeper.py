@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from dse.app.provenance import code_version
 from dse.results.study_report import report_dir, write_report
 from dse.search.checks import ResultKeys, SweepChecks, check_result_keys, check_values, checks_of
-from dse.search.claims import worker_seed
+from dse.search.claims import StudyClaims, worker_seed
 from dse.search.executors import Executor, InProcess, LauncherExecutor, Pool
 from dse.search.hwgrid import HwGrid
 from dse.search.jobconfig import JobConfigs
@@ -90,16 +90,8 @@ class PimdseSweeper(Sweeper):
         if s["validate_only"]:
             _log_plan(f"valid: study {study_name} in {describe_storage(storage_url)}", space, grid)
             return SweepStats()
-        storage = make_storage(storage_url)
-        durable = open_study(storage, study_name, objectives)
-        worker_id = new_worker_id()
-        claims = study_claims(storage, study_name)
-        index = claims.register(worker_id)
-        if index > 0:
-            sampler = make_sampler(
-                s["sampler"], worker_seed(s["seed"], index), space, s["sampler_options"], s["n_trials"]
-            )
-        ledger = Ledger(durable, sampler, claims, worker_id)
+        ledger, claims, index = self._join_study(storage_url, study_name, objectives, space, sampler)
+        durable = ledger.durable
         version = code_version()
         # As Hydra's own sweepers do: the sweep's composed config, kept with its outputs.
         sweep_dir = Path(self.config.hydra.sweep.dir)
@@ -129,6 +121,27 @@ class PimdseSweeper(Sweeper):
         if s["report"]:
             write_report(durable, storage_url, report_dir(storage_url, sweep_dir))
         return stats
+
+    def _join_study(
+        self,
+        storage_url: str,
+        study_name: str,
+        objectives: Sequence[Objective],
+        space: Space,
+        sampler: optuna.samplers.BaseSampler,
+    ) -> tuple[Ledger, StudyClaims, int]:
+        """Open (or create) the study and register this worker: its start-order index among the
+        study's workers picks its sampler seed (index 0 keeps `sampler`, seeded with `seed`)."""
+        s = self.settings
+        storage = make_storage(storage_url)
+        durable = open_study(storage, study_name, objectives)
+        worker_id = new_worker_id()
+        claims = study_claims(storage, study_name)
+        index = claims.register(worker_id)
+        if index > 0:
+            seed = worker_seed(s["seed"], index)
+            sampler = make_sampler(s["sampler"], seed, space, s["sampler_options"], s["n_trials"])
+        return Ledger(durable, sampler, claims, worker_id), claims, index
 
     def _space(
         self, arguments: list[str], checks: SweepChecks | None
