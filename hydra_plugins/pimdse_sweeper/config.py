@@ -42,7 +42,8 @@ class PimdseSweeperConf:
     # Cost every combination of the hw.* params (finite domains) for each sampled algorithm point
     # in one vectorised hw call and keep its hardware front (pimdse app only; in-process).
     hw_grid: Any = False
-    # Do not rerun a config the study already holds: tell the sampler its result, ask again.
+    # Do not rerun a config the study already holds (tell the sampler its result, ask again) or one
+    # another worker has claimed (ask again); false also turns the claims off.
     skip_duplicates: Any = True
     # Pareto table, hypervolume, HTML plot and Parquet/CSV export at the end of the sweep.
     report: Any = True
