@@ -11,13 +11,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def code_version() -> str:
-    """`git:<sha12>[-dirty]`, else `pimdse==<version>`, else `unknown`."""
-    try:
-        sha = _git("rev-parse", "--short=12", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no")
-        return f"git:{sha}{'-dirty' if dirty else ''}"
-    except (OSError, subprocess.CalledProcessError):
-        pass
+    """`git:<sha12>[-dirty]` in a checkout, else `pimdse==<version>`, else `unknown`."""
+    # Installed from a wheel, REPO_ROOT is site-packages' parent: never ask a repository around it.
+    if (REPO_ROOT / ".git").exists():
+        try:
+            sha = _git("rev-parse", "--short=12", "HEAD")
+            dirty = _git("status", "--porcelain", "--untracked-files=no")
+            return f"git:{sha}{'-dirty' if dirty else ''}"
+        except (OSError, subprocess.CalledProcessError):
+            pass
     try:
         return f"pimdse=={metadata.version('pimdse')}"
     except metadata.PackageNotFoundError:
