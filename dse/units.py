@@ -42,6 +42,22 @@ def millijoules_text(j: float) -> str:
     return f"{j * 1e3:.3f} mJ"
 
 
+def tokens_text(n: int) -> str:
+    """`7,452,655 tokens`: a context length in the single-point table."""
+    return f"{n:,} tokens"
+
+
+def share_text(fraction: float) -> str:
+    """`48.4%`: a part of a whole (a kernel's share of the step), one decimal."""
+    return f"{fraction:.1%}"
+
+
+def score_text(v: float) -> str:
+    """Six significant digits, no unit: the accuracy proxy's value and the hypervolume (whose unit,
+    the product of the objectives' units, has no readable name)."""
+    return f"{v:.6g}"
+
+
 def format_quantity(value: float, unit: str) -> str:
     """Four significant digits with a readable unit (seconds below 1 s as ms/us, bytes as KiB/MiB/GiB);
     `-` for a missing value: the Pareto table, hover texts and the hypervolume's reference point."""

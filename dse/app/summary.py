@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dse.units import bytes_text, millijoules_text, seconds_text
+from dse.units import bytes_text, millijoules_text, score_text, seconds_text, share_text, tokens_text
 
 
 def format_point(title: str, result: dict[str, Any]) -> str:
@@ -19,9 +19,9 @@ def format_point(title: str, result: dict[str, Any]) -> str:
     rows += [(f"  {part}", bytes_text(n)) for part, n in result.get("kv_bytes_split", {}).items()]
     rows.append(("fits in PIM memory", "yes" if result["fits"] else "NO"))
     if result.get("max_context_tokens") is not None:
-        rows.append(("largest context that fits", f"{result['max_context_tokens']:,} tokens"))
+        rows.append(("largest context that fits", tokens_text(result["max_context_tokens"])))
     direction = "higher is better" if acc["higher_is_better"] else "lower is better"
-    rows.append((f"accuracy proxy ({acc['name']})", f"{acc['value']:.6g} ({direction})"))
+    rows.append((f"accuracy proxy ({acc['name']})", f"{score_text(acc['value'])} ({direction})"))
 
     width = max(len(label) for label, _ in rows)
     lines = [title, "-" * len(title)]
@@ -34,6 +34,6 @@ def format_point(title: str, result: dict[str, Any]) -> str:
         lines += ["", f"{'kernel':<{name_w}}  {'time':>12}  {'share':>6}  {'bound':<12}  device"]
         for name, k in kernels.items():
             share = k["seconds"] / total if total else 0.0
-            time = seconds_text(k["seconds"])
-            lines.append(f"{name:<{name_w}}  {time:>12}  {share:>6.1%}  {k['bound']:<12}  {k['device']}")
+            time, part = seconds_text(k["seconds"]), share_text(share)
+            lines.append(f"{name:<{name_w}}  {time:>12}  {part:>6}  {k['bound']:<12}  {k['device']}")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ import pandas as pd
 
 from dse.results.frames import PARAM_PREFIX, pareto_frame
 from dse.search.objectives import Objective
-from dse.units import format_quantity
+from dse.units import format_number, format_quantity
 
 
 def pareto_table(df: pd.DataFrame, objectives: Sequence[Objective], max_rows: int = 40) -> str:
@@ -46,5 +46,5 @@ def format_param(v: object) -> object:
     if isinstance(v, float) and v.is_integer():
         return int(v)
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return format_number(v)
     return v

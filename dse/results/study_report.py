@@ -21,7 +21,7 @@ from dse.results.frames import export, study_hypervolume, trials_frame
 from dse.results.plots import write_pareto_html
 from dse.results.report import pareto_table
 from dse.search.storage import StudyError, describe_storage, make_storage, stored_objectives
-from dse.units import format_quantity
+from dse.units import format_quantity, score_text
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def write_report(study: optuna.Study, storage_url: str, out_dir: Path) -> Report
                 f"{o.name}={format_quantity(-r if o.direction == 'maximize' else r, o.unit)}"
                 for o, r in zip(objectives, ref, strict=True)
             )
-            print(f"hypervolume {volume:.6g} (reference point {ref_text})")
+            print(f"hypervolume {score_text(volume)} (reference point {ref_text})")
     html = write_pareto_html(df, objectives, out_dir / f"{name}.html", f"pimdse study {name}")
     parquet, csv = export(df, out_dir / f"{name}.trials")
     where = describe_storage(storage_url)

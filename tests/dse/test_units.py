@@ -4,7 +4,17 @@ import math
 
 import pandas as pd
 
-from dse.units import axis_unit, bytes_text, format_number, format_quantity, seconds_text, to_axis_unit
+from dse.units import (
+    axis_unit,
+    bytes_text,
+    format_number,
+    format_quantity,
+    score_text,
+    seconds_text,
+    share_text,
+    to_axis_unit,
+    tokens_text,
+)
 
 
 def test_point_table_units_keep_fixed_decimals() -> None:
@@ -38,3 +48,9 @@ def test_log_numbers_and_plot_axes() -> None:
     assert (axis_unit("s"), axis_unit("B"), axis_unit("J"), axis_unit("")) == ("ms", "GiB", "mJ", "")
     assert to_axis_unit(pd.Series([2.0**31]), "B").tolist() == [2.0]
     assert to_axis_unit(pd.Series([0.25]), "").tolist() == [0.25]
+
+
+def test_counts_shares_and_scores() -> None:
+    assert tokens_text(7452655) == "7,452,655 tokens"
+    assert share_text(0.484) == "48.4%" and share_text(0.0) == "0.0%"
+    assert score_text(-0.0344329123) == "-0.0344329" and score_text(1353750.4) == "1.35375e+06"
