@@ -41,9 +41,11 @@ def stream(pim: Pim, pe: Pe, bytes_per_bank: Num, *, write: bool = False) -> Str
     """Stream `bytes_per_bank` from each bank through its PE (or from the PE into the banks), row by row.
 
     A round opens one row in each of the PE's banks and reads its columns, one every command
-    interval. Without interleaving all banks activate together, then precharge (row cycle bounded by
-    tRAS + tRP); with interleaving the PE reads one bank while the others activate, so a round is the
-    longer of the PE's column time and one bank's own row cycle (>= tRC), plus one exposed tRCD.
+    interval. Without interleaving all banks activate together and precharge tRTP after the round's
+    last column, which waits no interval (tRCD + (columns - 1) intervals + tRTP, as nRTPL after the
+    last MAC in AttAcc!'s HBM3-PIM spec), the row cycle bounded by tRAS + tRP; with interleaving the
+    PE reads one bank while the others activate, so a round is the longer of the PE's column time
+    and one bank's own row cycle (>= tRC), plus one exposed tRCD.
     Writes wait the write recovery tWR before precharging instead of the read-to-precharge tRTP.
     """
     t = pim.timings
@@ -59,7 +61,9 @@ def stream(pim: Pim, pe: Pe, bytes_per_bank: Num, *, write: bool = False) -> Str
         own_cycles = np.maximum(cols * t_col + rows * (t_rcd + t_rtp + t_rp), rows * (t.t_rc_cycles * tck))
         total = np.maximum(column_s, own_cycles) + np.minimum(rows, 1.0) * t_rcd
     else:
-        total = np.maximum(rows * (t_rcd + t_rtp) + column_s, rows * (t.t_ras_cycles * tck)) + rows * t_rp
+        last_column_wait = rows * t_col
+        opened = rows * (t_rcd + t_rtp) + column_s - last_column_wait
+        total = np.maximum(opened, rows * (t.t_ras_cycles * tck)) + rows * t_rp
     return StreamTime(
         seconds=total * refresh_factor(pim),
         column_s=column_s,

@@ -10,7 +10,7 @@ from hw.fields import Num
 from hw.kernels.step import Step, per_bank
 from hw.kernels.xbar import xbar_projection
 from hw.roofline import KernelCost, limit, where_bound
-from hw.system import Pe
+from hw.system import Pe, Pim
 
 FP16_BYTES = 2
 
@@ -52,7 +52,7 @@ def pim_gemv(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelC
         pim, st, dram.compute_s(pim, pe, params_per_layer * step.batch / step.pes(pe))
     )
     broadcast_bytes = step.model.op_input_elems(op) * step.batch * FP16_BYTES * pim.pchs
-    broadcast_s = dram.bus_s(pim, broadcast_bytes)
+    broadcast_s = gemv_fixed_moves_s(pim, pe, broadcast_bytes)
     energy = combine(
         read_energy(pim, pe.placement, weight_bytes * passes, st.activations_per_bank * pim.banks),
         move_energy(pim, pe.placement, broadcast_bytes),
@@ -60,6 +60,20 @@ def pim_gemv(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelC
     )
     bound = where_bound(broadcast_s > seconds, "internal_bw", bound)
     return KernelCost.of(layers * (seconds + broadcast_s), scale(energy, layers), bound, "pim")
+
+
+def gemv_fixed_moves_s(pim: Pim, pe: Pe, broadcast_bytes: Num) -> Num:
+    """Seconds per layer of the moves a GEMV cannot hide under its MACs: the input broadcast before
+    the first MAC, and with `pim.move_overlap` (bank and bank-group PEs) also the outputs' last
+    group after the last MAC, one column per bank-group adder tree of a pCH at tCCD_S (AttAcc!'s
+    MV_SB after its last MAC_AB row; earlier groups ride under later MACs). The broadcast then
+    goes as WR_GB into one bank group's buffers, tCCD_L a column (`dram.issued_moves`)."""
+    if not pim.move_overlap or pe.placement == "buffer_die":
+        return dram.bus_s(pim, broadcast_bytes)
+    adder_trees = pim.ranks * pim.bank_groups
+    moves = dram.issued_moves(pim, broadcast_bytes, 0.0, 0.0, 0.0, 0.0)
+    outputs_s = adder_trees * pim.timings.t_ccd_s_cycles * pim.timings.tck_s * dram.refresh_factor(pim)
+    return moves.query_s + outputs_s
 
 
 def projection(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:

@@ -9,7 +9,8 @@ import hw
 
 TCK = 0.769e-9
 REFRESH = 1 / (1 - 455 / 5070)
-ROW = 19 + 32 * 6 + 8 + 19  # cycles to stream one 1 KiB row at nCCDAB = 6 (tRCD + 32 cols + tRTP, tRP)
+# Cycles to stream one 1 KiB row at nCCDAB = 6: tRCD, 32 columns (the last waits no interval), tRTP, tRP.
+ROW = 19 + 31 * 6 + 8 + 19
 ONLY_ATTENTION = {
     "qkv_proj": "none",
     "attention": "pim",
@@ -58,9 +59,9 @@ def test_one_head_on_one_channel_streams_k_and_v_row_by_row():
         "attn_softmax",
         "pim_data_movement",
     }
-    # The new K and V (256 B each) go to two banks in parallel: one row write of 8 columns,
-    # tRCD + 8 x 6 + tWR (21), then tRP.
-    assert c.kernels["kv_append"].seconds == pytest.approx((19 + 8 * 6 + 21 + 19) * TCK * REFRESH, rel=1e-12)
+    # The new K and V (256 B each) go to two banks in parallel: one row write of 8 columns (the last
+    # waits no interval), tRCD + 7 x 6 + tWR (21), then tRP.
+    assert c.kernels["kv_append"].seconds == pytest.approx((19 + 7 * 6 + 21 + 19) * TCK * REFRESH, rel=1e-12)
     spill_kernels = {"attention_spill_gpu", "kv_spill_transfer"}
     assert set(c.kernels) == pim_kernels | spill_kernels
     for name in spill_kernels:  # nothing spills
@@ -72,7 +73,7 @@ def test_short_rows_pay_activation_more_than_columns():
     c = hw.evaluate(*hw.build(*one_head(64, 64)))
     k = c.kernels["attn_score"]
     assert k.bound == "activation"
-    assert k.seconds == pytest.approx(max(19 + 4 * 6 + 8, 45) * TCK * REFRESH + 19 * TCK * REFRESH, rel=1e-12)
+    assert k.seconds == pytest.approx(max(19 + 3 * 6 + 8, 45) * TCK * REFRESH + 19 * TCK * REFRESH, rel=1e-12)
 
 
 def test_refresh_off_removes_exactly_the_refresh_stretch():
@@ -84,7 +85,7 @@ def test_refresh_off_removes_exactly_the_refresh_stretch():
 def test_without_the_power_limit_the_bank_pe_streams_faster():
     limited = hw.evaluate(*hw.build(*one_head(4096, 128))).kernels["attn_score"].seconds
     free = hw.evaluate(*hw.build(*one_head(4096, 128, hw__pim__pe__bank__cmd_interval_cycles=4)))
-    assert free.kernels["attn_score"].seconds == pytest.approx(16 * (19 + 32 * 4 + 8 + 19) * TCK * REFRESH)
+    assert free.kernels["attn_score"].seconds == pytest.approx(16 * (19 + 31 * 4 + 8 + 19) * TCK * REFRESH)
     assert free.kernels["attn_score"].seconds < limited
 
 
@@ -93,7 +94,7 @@ def test_cluster_sparse_reads_whole_row_aligned_clusters_up_to_the_budget():
     # Mistral-7B, 32K tokens: 64 buffer tokens, 1022 clusters of 32; 32 selected (budget 1024).
     # A cluster is 32 x 128 x 2 B = 8 rows of 4 tokens; 8 KV heads x 32 clusters x 8 rows = 2048 rows
     # over 5120 banks -> one row on the busiest bank: 4 tokens x 128 x 4 (GQA) MACs = 0.192 us, just
-    # over the 0.183 us row cycle: the PE sets the time.
+    # over the 0.178 us row cycle: the PE sets the time.
     macs_s = 4 * 128 * 4 / (16 * 666e6)
     assert macs_s > ROW * TCK
     k = c.kernels["cs_cluster_reads"]
@@ -111,9 +112,9 @@ def test_pq_value_by_reconstruction_fetches_each_centroid_once_for_all_query_hea
         "pq_value_accumulate"
     ]
     # Mistral-7B, 32K tokens (40 in FP16), 8 stacks = 8192 bank PEs; per PE and layer:
-    # codes 8 KV heads x 32728 x 32 x 9 bit / 8192 = 1150.6 B (2 rows, 36 columns: 308 cycles);
+    # codes 8 KV heads x 32728 x 32 x 9 bit / 8192 = 1150.6 B (2 rows, 36 columns: 296 cycles);
     # 4 x 1022.75 = 4091 (query head, code) pairs; code chunks of 256 B: 5.
-    codes = 2 * 27 + 36 * 6 + 2 * 19
+    codes = 2 * 27 + (36 - 2) * 6 + 2 * 19
     # histogram: 2 commands (read, write) per pair; each chunk revisits the code row and 4 histograms.
     hist_cycles = 4091 * 2 * 6 + 5 * (1 + 4) * 38
     assert hist.seconds == pytest.approx(32 * (codes + hist_cycles) * TCK * REFRESH, rel=1e-12)
@@ -129,7 +130,7 @@ def test_pq_score_lookups_are_one_command_per_code_and_query_head():
     k = hw.evaluate(*hw.build(*point(algo="pq"))).kernels["pq_score_lookup"]
     # As above: 4091 lookups a PE in 4 one-row tables (512 x 2 B = 1 KiB), 5 chunks of codes each
     # switching to the code row and the 4 table rows; the 16-lane adds (0.38 us) hide under them.
-    codes = 2 * 27 + 36 * 6 + 2 * 19
+    codes = 2 * 27 + (36 - 2) * 6 + 2 * 19
     lookups = 4091 * 6 + 5 * (1 + 4) * 38
     assert k.seconds == pytest.approx(32 * (codes + lookups) * TCK * REFRESH, rel=1e-12)
     assert k.bound == "command"

@@ -101,3 +101,34 @@ def test_buffer_die_pes_move_nothing_with_or_without_overlap():
     on = one_head(4096, preset="attacc_hbm3_bufferdie", hw__pim__move_overlap=True)
     off = one_head(4096, preset="attacc_hbm3_bufferdie")
     assert on["pim_data_movement"].seconds == off["pim_data_movement"].seconds == 0.0
+
+
+def small_gemv(**kw):
+    """A 1024 x 1024 FP16 GEMV alone on 16 channels of one stack (the LM head of a one-layer model)."""
+    mapping = dict(ONLY_ATTENTION, attention="none", lm_head="pim")
+    cfg = point(
+        hw="attacc_hbm3_bank",
+        algo="fp16",
+        model="llama2_7b",
+        hw__pim__stacks=1,
+        hw__pim__channels_per_stack=16,
+        hw__pim__gemv_pe="bank",
+        hw__mapping=mapping,
+        model__n_layers=1,
+        model__hidden_size=1024,
+        model__vocab_size=1024,
+        model__weight_bits=16,
+        **kw,
+    )
+    return hw.evaluate(*hw.build(*cfg)).kernels["lm_head"]
+
+
+def test_small_gemv_pays_the_input_broadcast_and_the_last_output_group():
+    # 2 MiB of weights over 16 x 64 banks = 2 KiB = 2 rows a bank: 2 x (19 + 31 x 6 + 8 + 19) = 464.
+    # Before the first MAC: 1024 inputs x 2 B into each pCH = 64 WR_GB into one bank group, at
+    # tCCD_L = 4 -> 256. After the last MAC: one MV_SB per adder tree (2 ranks x 4 BGs) at 2 -> 16.
+    k = small_gemv()
+    assert k.seconds == pytest.approx((464 + 256 + 16) * TCK * REFRESH, rel=1e-12)
+    # Without move_overlap the outputs stay in the PEs and the broadcast goes at move_interval (4).
+    off = small_gemv(hw__pim__move_overlap=False)
+    assert off.seconds == pytest.approx((464 + 256) * TCK * REFRESH, rel=1e-12)

@@ -31,14 +31,15 @@ def test_pim_gemv_is_row_by_row_stream_at_the_all_bank_command_interval():
     c = hw.evaluate(*hw.build(*gemv_point(4096, 4096, channels=1)))
     k = c.kernels["lm_head"]
     # 32 MiB of FP16 weights over 1 channel x 2 pCH x 32 banks = 64 banks -> 512 KiB = 512 rows a bank.
-    # A row: tRCD + 32 columns x nCCDAB(6) + tRTP, then tRP: 19 + 192 + 8 + 19 = 238 cycles.
+    # A row: tRCD + 32 columns nCCDAB(6) apart (the last waits no interval) + tRTP, then tRP:
+    # 19 + 31 x 6 + 8 + 19 = 232 cycles.
     # First the 4096 FP16 inputs (8 KiB) are written into the buffers of each of the 2 pCHs, one
     # 32 B column per 4-tCK move: 256 x 4 = 1024 cycles.
-    expected = (512 * 238 + 1024) * TCK * REFRESH
+    expected = (512 * 232 + 1024) * TCK * REFRESH
     assert k.seconds == pytest.approx(expected, rel=1e-12)
     assert k.bound == "internal_bw"
     assert k.device == "pim"
-    # 16M MACs over 64 PEs at 16 lanes x 666 MHz = 24.6 us < 93.7 us: not compute bound.
+    # 16M MACs over 64 PEs at 16 lanes x 666 MHz = 24.6 us < 91.3 us: not compute bound.
     assert expected > 4096 * 4096 / 64 / (16 * 666e6)
     assert set(c.kernels) == {"lm_head"}
     assert c.latency_s == k.seconds
@@ -47,8 +48,8 @@ def test_pim_gemv_is_row_by_row_stream_at_the_all_bank_command_interval():
 def test_pim_gemv_weights_split_over_channels_but_every_channel_gets_the_whole_input():
     one = hw.evaluate(*hw.build(*gemv_point(4096, 4096, channels=1))).kernels["lm_head"].seconds
     four = hw.evaluate(*hw.build(*gemv_point(4096, 4096, channels=4))).kernels["lm_head"].seconds
-    assert one == pytest.approx((512 * 238 + 1024) * TCK * REFRESH, rel=1e-12)
-    assert four == pytest.approx((512 // 4 * 238 + 1024) * TCK * REFRESH, rel=1e-12)
+    assert one == pytest.approx((512 * 232 + 1024) * TCK * REFRESH, rel=1e-12)
+    assert four == pytest.approx((512 // 4 * 232 + 1024) * TCK * REFRESH, rel=1e-12)
 
 
 def test_pim_gemv_restreams_weights_when_the_batch_inputs_overflow_the_buffer():
@@ -90,12 +91,12 @@ def test_gqa_queries_fit_a_split_head_and_overflow_a_whole_one():
     # = 256 B in its 512 B buffer: one pass, and the PE's 4 x 4096 MACs (1.54 us) outlast the rows.
     c = hw.evaluate(*hw.build(*point(algo="fp16")))
     k = c.kernels["attn_score"]
-    stream_s = 8 * 238 * TCK
+    stream_s = 8 * 232 * TCK
     compute_s = 4 * 4096 / 16 / 666e6
     assert compute_s > stream_s
     assert k.seconds == pytest.approx(32 * compute_s * REFRESH, rel=1e-12)
     assert k.bound == "compute"
-    # Whole heads in a bank: 4 x 256 B overflow the buffer, K streams twice (2.93 us > 1.54 us).
+    # Whole heads in a bank: 4 x 256 B overflow the buffer, K streams twice (2.85 us > 1.54 us).
     whole = hw.evaluate(*hw.build(*point(algo="fp16", hw__pim__pe__bank__head_split=1)))
     k = whole.kernels["attn_score"]
     assert k.seconds == pytest.approx(32 * 2 * stream_s * REFRESH, rel=1e-12)
