@@ -29,18 +29,13 @@ class ModelShape:
 
 def check_machine(proxy: ProxySpec) -> ModelShape:
     """Every check of this module, in the order of the keys; returns the model's shape."""
-    shape = model_shape(proxy.model.source, model_path(proxy) if proxy.model.source == "gguf" else
-                        _optional_path(proxy.model.path))
+    shape = model_shape(proxy.model.source, model_path(proxy))
     check_device(proxy.model.device)
     if proxy.layers and proxy.layers[-1] >= shape.n_layers:
         raise SpecError("proxy.layers", list(proxy.layers), f"layer indices must be < {shape.n_layers}")
     check_cache_dir(proxy.cache_dir)  # before the corpus: an unknown corpus's token count is cached there
     check_corpus(proxy)
     return shape
-
-
-def _optional_path(path: str | None) -> Path | None:
-    return Path(path) if path else None
 
 
 @cache
@@ -53,8 +48,7 @@ def model_shape(source: str, path: Path | None) -> ModelShape:
 
 
 def _gguf_shape(path: Path | None) -> ModelShape:
-    assert path is not None
-    if not path.is_file():
+    if path is None or not path.is_file():
         raise SpecError("proxy.model.path", str(path), "GGUF file does not exist")
     keys = {"{arch}.embedding_length", "{arch}.attention.head_count", "{arch}.block_count"}
     try:

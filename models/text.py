@@ -39,8 +39,11 @@ def corpus_path(spec: ProxySpec) -> Path:
     return Path(spec.text.path) if spec.text.path else gensim_corpus(DEFAULT_CORPUS)
 
 
-def model_path(spec: ProxySpec) -> Path:
-    return Path(spec.model.path) if spec.model.path else default_gguf()
+def model_path(spec: ProxySpec) -> Path | None:
+    """The model file (gguf) or directory (hf); None for an hf model without a path (an error)."""
+    if spec.model.path:
+        return Path(spec.model.path)
+    return default_gguf() if spec.model.source == "gguf" else None
 
 
 def tokenize(tokenizer: Any, path: Path) -> torch.Tensor:
@@ -77,6 +80,7 @@ def check_fits(spec: ProxySpec, total: int) -> None:
 def corpus_tokens(spec: ProxySpec) -> int:
     """Tokens of the corpus under the model's tokenizer: known, cached on disk, or counted once."""
     model, corpus = model_path(spec), corpus_path(spec)
+    assert model is not None, "validated before: an hf model has a path"
     size = corpus.stat().st_size
     known = (model.name, model.stat().st_size if model.is_file() else -1, corpus.name, size)
     if spec.model.source == "gguf" and known in KNOWN_TOKEN_COUNTS:

@@ -15,10 +15,15 @@ from spec.algo import AlgoSpec
 from ..spec import ProxySpec
 from .base import Compressed, KvBatch, KvFormat
 
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
 
-FORMATS: dict[str, type[KvFormat]] = {cls.algorithm: cls for cls in KvFormat.__subclasses__()}
+def _registry() -> dict[str, type[KvFormat]]:
+    """Import every module of the package; each KvFormat subclass is registered under its algorithm."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return {cls.algorithm: cls for cls in KvFormat.__subclasses__()}
+
+
+FORMATS = _registry()
 """Algorithm name -> KV format class."""
 
 

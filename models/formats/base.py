@@ -10,6 +10,7 @@ Shapes: N independent caches (sequences x layers), G KV heads, H query heads, L 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -62,7 +63,7 @@ class Compressed:
 
 
 @dataclass(frozen=True)
-class KvFormat(Generic[AlgoT, FitT]):
+class KvFormat(ABC, Generic[AlgoT, FitT]):
     """One KV-cache algorithm as the proxy runs it. Subclasses set `algorithm` (the conf/algo name)."""
 
     algo: AlgoT
@@ -102,8 +103,9 @@ class KvFormat(Generic[AlgoT, FitT]):
         """Calibrate on the batch (and the calibration split); nothing by default."""
         return None  # type: ignore[return-value]
 
+    @abstractmethod
     def compress(self, batch: KvBatch, fitted: FitT) -> Compressed:
-        raise NotImplementedError
+        """The cache as the format leaves it after the whole stream, from what `fit` returned."""
 
     def region(self, batch: KvBatch) -> ExactRegion:
         return ExactRegion(self.sink_tokens, self.window_tokens, batch.prefill)

@@ -8,6 +8,7 @@ encoded under the refresh policy, reconstructions back in the original channel o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -55,7 +56,7 @@ class PqFormat(KvFormat[Pq, PqFit]):
                             f"must be <= {captured} (the last prefill queries the proxy captures: "
                             f"min(proxy.prefill_tokens, {Q_TAIL}))")
 
-    def cache_key(self) -> dict:
+    def cache_key(self) -> dict[str, Any]:
         key = super().cache_key()
         if self.algo.channel_sort:
             key["channel_sort"] = SORT_VERSION  # only sorted points change when the sort does

@@ -1,5 +1,6 @@
 """Config validation: bad input gives one-line errors that name the field."""
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ def _algo(name: str, **over: object) -> dict:
 
 def _proxy(**over: object) -> dict:
     d = yaml.safe_load((ROOT / "conf" / "proxy" / "quick.yaml").read_text())
-    d["cache_dir"] = "/nonexistent-never-used"  # creatable; validation creates nothing
+    d["cache_dir"] = str(Path(tempfile.gettempdir()) / "pimdse-never-used")  # validation creates nothing
     return d | over
 
 
