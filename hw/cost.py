@@ -25,7 +25,8 @@ class Cost:
     the DRAM core dies, all stacks; static_energy_j: the static-power part of energy_j (J);
     tokens_per_step: tokens one decode step produces (the batch); fits_by: each check `fits` ANDs
     ("kv", "weights", "xbar_tiles" with a crossbar); area_mm2_by_device: modelled logic area (mm2)
-    of "pim_pe", "xbar", "systolic" where present.
+    of "pim_pe", "xbar", "systolic" where present; xbar_tiles_needed, xbar_tiles: crossbar tiles
+    the mapped weights need and the tiles provisioned (0 without a crossbar).
     """
 
     latency_s: Num
@@ -42,6 +43,8 @@ class Cost:
     tokens_per_step: Num = 1.0
     fits_by: dict[str, bool | np.ndarray] = field(default_factory=dict)
     area_mm2_by_device: dict[str, Num] = field(default_factory=dict)
+    xbar_tiles_needed: Num = 0.0
+    xbar_tiles: Num = 0.0
 
     @property
     def power_w(self) -> Num:
@@ -66,7 +69,9 @@ class Cost:
     @property
     def fits_reason(self) -> str:
         """Why a scalar point does not fit: the failed checks of `fits_by`, "" when it fits."""
-        return ", ".join(f"{name} does not fit" for name, ok in self.fits_by.items() if not bool(ok))
+        detail = {"xbar_tiles": f" ({self.xbar_tiles_needed:.0f} needed, {self.xbar_tiles:.0f} provisioned)"}
+        failed = [name for name, ok in self.fits_by.items() if not bool(ok)]
+        return ", ".join(f"{name} does not fit{detail.get(name, '')}" for name in failed)
 
     @property
     def energy_by_device(self) -> dict[str, Num]:
@@ -114,6 +119,8 @@ class Cost:
             "area_mm2_by_device": {k: float(v) for k, v in self.area_mm2_by_device.items()},
             "tokens_per_s": float(self.tokens_per_s),
             "tokens_per_j": float(self.tokens_per_j),
+            "xbar_tiles_needed": float(self.xbar_tiles_needed),
+            "xbar_tiles": float(self.xbar_tiles),
             "energy_by_device": {k: float(v) for k, v in self.energy_by_device.items()},
             "energy_by_component": self.energy_by_component,
             "breakdown": {k: float(v.seconds) for k, v in self.kernels.items()},

@@ -122,6 +122,8 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
         tokens_per_step=step.batch,
         fits_by=fits_by,
         area_mm2_by_device=area_by_device(step),
+        xbar_tiles_needed=0.0 if system.xbar is None else xbar.tiles_needed(step),
+        xbar_tiles=0.0 if system.xbar is None else xbar.provisioned_tiles(step),
     )
     return check_result(broadcast_cost(cost))
 
@@ -161,6 +163,7 @@ def broadcast_cost(cost: Cost) -> Cost:
     ]
     leaves += [cost.pim_capacity_bytes, cost.pe_area_mm2, *cost.kv_bytes_split.values(), cost.tokens_per_step]
     leaves += [*cost.fits_by.values(), *cost.area_mm2_by_device.values()]
+    leaves += [cost.xbar_tiles_needed, cost.xbar_tiles]
     leaves += [x for k in cost.kernels.values() for x in (k.seconds, k.energy_j, k.bound_code)]
     shape = np.broadcast_shapes(*(x.shape for x in leaves if isinstance(x, np.ndarray)))
 
@@ -189,6 +192,8 @@ def broadcast_cost(cost: Cost) -> Cost:
         tokens_per_step=fit(cost.tokens_per_step),
         fits_by={k: fit_flag(v) for k, v in cost.fits_by.items()},
         area_mm2_by_device={k: fit(v) for k, v in cost.area_mm2_by_device.items()},
+        xbar_tiles_needed=fit(cost.xbar_tiles_needed),
+        xbar_tiles=fit(cost.xbar_tiles),
         kernels={
             name: KernelCost(
                 seconds=fit(k.seconds),

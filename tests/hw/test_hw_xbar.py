@@ -90,6 +90,7 @@ def test_tiles_needed_by_hand_and_unprovisioned_tiles_fit_exactly():
     step = built()
     assert xbar.tiles_needed(step) == LAYERS * per_layer == 254400
     assert xbar.provisioned_tiles(step) == 254400
+    assert cost().xbar_tiles_needed == cost().xbar_tiles == 254400
     c = cost()
     assert c.fits is True and c.fits_by == {"kv": True, "weights": True, "xbar_tiles": True}
     assert c.area_mm2_by_device["xbar"] == pytest.approx(254400 * step.system.xbar.tile_area_mm2, rel=1e-12)
@@ -100,7 +101,9 @@ def test_a_model_that_does_not_fit_the_crossbar_says_why():
     assert c.fits is False
     assert c.fits_by == {"kv": True, "weights": True, "xbar_tiles": False}
     d = c.to_dict()
-    assert d["fits"] is False and d["fits_reason"] == "xbar_tiles does not fit"
+    assert d["fits"] is False
+    assert d["fits_reason"] == "xbar_tiles does not fit (254400 needed, 254399 provisioned)"
+    assert d["xbar_tiles_needed"] == 254400 and d["xbar_tiles"] == 254399
     assert d["fits_by"]["xbar_tiles"] is False
     assert cost(hw__xbar__tiles=254400).fits is True
     assert cost().to_dict()["fits_reason"] == ""
