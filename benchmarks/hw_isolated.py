@@ -4,11 +4,17 @@ r"""Cost one kernel alone, as a cycle-level simulator would run it, and print it
         --tokens 4096 --head-dim 128
     .venv/bin/python benchmarks/hw_isolated.py gemv --preset hbm2_pim_aquabolt \
         --rows 4096 --cols 4096 --channels 1
+    .venv/bin/python benchmarks/hw_isolated.py gemv --preset hbm2_pim_pimsim \
+        --rows 4096 --cols 4096 --channels 8
+    .venv/bin/python benchmarks/hw_isolated.py gemv --preset attacc_hbm3_bank \
+        --rows 1024 --cols 1024 --channels 16
 
 `attention`: one attention head of L tokens and head dim d on one channel of one stack (the
 preset's PE placement), nothing else mapped. `gemv`: one FP16 GEMV of rows x cols weights on n
 channels of one stack, as the LM head of a one-layer model alone on PIM. `--no-refresh` and
 `--interval` (all-bank command interval, cycles) change the preset the way docs/hw.md describes.
+The AttAcc! presets cost bank <-> buffer-die moves as issued (`hw.pim.move_overlap`); the hand
+counts they are checked against are in docs/validation.md (sections 3 and 7).
 """
 
 from __future__ import annotations

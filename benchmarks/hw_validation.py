@@ -296,6 +296,54 @@ def attacc_one_head() -> None:
     print()
 
 
+ONLY_LM_HEAD = {
+    "qkv_proj": "none",
+    "attention": "none",
+    "o_proj": "none",
+    "ffn": "none",
+    "lm_head": "pim",
+    "overlap": False,
+    "kv_home": "pim",
+}
+
+
+def gemv_alone(preset: str, rows: int, cols: int, **overrides: Any) -> hw.Cost:
+    """One FP16 GEMV of rows x cols weights alone on the preset's PIM (the LM head of a one-layer model)."""
+    shape = {"model.n_layers": 1, "model.hidden_size": cols, "model.vocab_size": rows}
+    shape["model.weight_bits"] = 16
+    return point(preset, "fp16", "llama2_7b", **shape, **{"hw.mapping": ONLY_LM_HEAD}, **overrides)
+
+
+def unchecked_presets() -> None:
+    print("## GDDR6-AiM, UPMEM and PIM-LLM against their public figures")
+    print("| preset | quantity | model | public | model / public |")
+    print("|---|---|---|---|---|")
+    aim = hw.build(*preset_parts("gddr6_aim", "fp16", "llama2_7b", {}))[0].pim
+    pu = aim.pes["bank"]
+    flops = aim.banks / aim.stacks / pu.banks_per_pe * pu.lanes * 2 * pu.clock_hz / 1e12
+    row("gddr6_aim", "peak MAC FLOP/s a chip", f"{flops:.3f} T", "1 T", f"{flops:.2f}")
+    # One chip: a 4096 x 4096 GEMV in the bank PUs against the same weights read over the chip's own
+    # interface (its channels, one column per tCCD_S each).
+    gemv = gemv_alone("gddr6_aim", 4096, 4096, **{"hw.pim.stacks": 1})
+    t = aim.timings
+    chip_bw = aim.channels_per_stack * aim.pseudo_channels * aim.column_bytes / (t.t_ccd_s_cycles * t.tck_s)
+    x = 4096 * 4096 * 2 / chip_bw / gemv.latency_s
+    ratio = f"{x / 10.5:.2f}-{x / 7.5:.2f}"
+    row("gddr6_aim", "4096^2 GEMV, PUs / chip interface", f"{x:.1f}x", "7.5-10.5x", ratio)
+    upmem = hw.build(*preset_parts("upmem_dimm", "fp16", "llama2_7b", {}))[0].pim
+    dpu = upmem.pes["bank"]
+    mib = upmem.capacity_bytes / GIB
+    mhz = dpu.clock_hz / 1e6
+    row("upmem_dimm", "DPUs", f"{upmem.banks:.0f}", "2560 (20 DIMMs x 128)", f"{upmem.banks / 2560:.2f}")
+    row("upmem_dimm", "MRAM", f"{mib:.0f} GiB", "160 GiB (64 MiB a DPU)", f"{mib / 160:.2f}")
+    ratio = f"{mhz / 400:.2f}-{mhz / 350:.2f}"
+    row("upmem_dimm", "DPU clock", f"{mhz:.0f} MHz", "350 (v1A) - 400 (v1B) MHz", ratio)
+    mram = upmem.column_bytes / (dpu.cmd_interval_cycles * upmem.timings.tck_s) / 1e9
+    row("upmem_dimm", "MRAM -> WRAM a DPU", f"{mram:.2f} GB/s", "not verified", "-")
+    row("pimllm_edge", "tokens/s and tokens/J against its baselines", "-", "~80x, +70 % (relative)", "-")
+    print()
+
+
 def main() -> None:
     internal_bandwidth()
     attacc_one_head()
@@ -305,6 +353,7 @@ def main() -> None:
     starc()
     aqpim_vs_attacc()
     pq_codebook_placement()
+    unchecked_presets()
 
 
 if __name__ == "__main__":
