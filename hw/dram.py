@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hw.energy import column_command_j
 from hw.fields import Num
 from hw.roofline import BOUND, where_bound
 from hw.system import Pe, Pim
@@ -27,8 +28,14 @@ class StreamTime:
 
 
 def cmd_s(pim: Pim, pe: Pe) -> Num:
-    """Seconds between consecutive column commands a PE can consume (all-bank command interval)."""
-    return pe.cmd_interval_cycles * pim.timings.tck_s
+    """Seconds between consecutive column commands a PE can consume: the all-bank command interval,
+    stretched where `pim.power_budget_w_per_stack` caps it (every PE of a stack takes a column per
+    command, at `energy.column_command_j` each, so a stack draws PEs x that / interval)."""
+    interval = pe.cmd_interval_cycles * pim.timings.tck_s
+    if pim.power_budget_w_per_stack is None:
+        return interval
+    pes_per_stack = pim.banks / pim.stacks / pe.banks_per_pe
+    return np.maximum(interval, pes_per_stack * column_command_j(pim, pe) / pim.power_budget_w_per_stack)
 
 
 def refresh_factor(pim: Pim) -> Num:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hw.fields import Num
-from hw.system import Pim
+from hw.system import Pe, Pim
 
 PJ = 1e-12
 
@@ -69,6 +69,16 @@ def path_pj_per_bit(pim: Pim, placement: str) -> dict[str, Num]:
 def read_pj_per_bit(pim: Pim, placement: str) -> Num:
     """Cell read plus the path from the bank to a PE at `placement` ("gpu": off the stack)."""
     return pim.energy.cell_pj_per_bit + sum(path_pj_per_bit(pim, placement).values(), start=0.0)
+
+
+def column_command_j(pim: Pim, pe: Pe) -> Num:
+    """Energy of one column command at one PE (J): a column from each of its banks through the cells,
+    its row's activation amortised over a fully used row, the path to the PE, and the PE's FP16 MACs
+    on it (two bytes a weight)."""
+    bits = pe.banks_per_pe * pim.column_bytes * 8
+    pj_per_bit = read_pj_per_bit(pim, pe.placement) + pim.energy.act_pre_pj_per_bit
+    macs = pe.banks_per_pe * pim.column_bytes / 2
+    return (bits * pj_per_bit + macs * pe.energy_pj_per_mac) * PJ
 
 
 def activation_energy(pim: Pim, activations: Num) -> Parts:

@@ -302,6 +302,15 @@ class Pim:
         le=1 << 24,
         default=1.0,
     )
+    power_budget_w_per_stack: Num | None = number(
+        "power a stack may draw on PE column commands: caps the all-bank command rate "
+        "(energy.column_command_j x PEs a stack / interval <= this)",
+        unit="W",
+        ge=0.01,
+        le=1e5,
+        default=None,
+        default_doc="no cap",
+    )
     refresh: bool = flag("all-bank refresh stretches busy time by tREFI / (tREFI - tRFC)", default=True)
     energy: PimEnergy = section("energy per bit along each data path", PimEnergy)
     link: Link = section("GPU <-> PIM link (q/k/v in, outputs back)", Link)
