@@ -102,7 +102,14 @@ def bus_s(pim: Pim, total_bytes: Num) -> Num:
 
 def move_columns(pim: Pim, total_bytes: Num) -> Num:
     """Move commands each pseudo-channel issues for `total_bytes` spread over all pCHs (one column each)."""
-    return np.ceil(total_bytes / pim.pchs / pim.column_bytes)
+    return np.ceil(total_bytes / (pim.pchs * pim.column_bytes))
+
+
+def query_writes_s(pim: Pim, total_bytes: Num) -> Num:
+    """Seconds to write `total_bytes` (spread over all pCHs) into one bank group's PE buffers of each
+    pCH, one column per tCCD_L (AttAcc!'s WR_GB; refresh included)."""
+    t = pim.timings
+    return move_columns(pim, total_bytes) * (t.t_ccd_l_cycles * t.tck_s * refresh_factor(pim))
 
 
 @dataclass(frozen=True)
@@ -135,16 +142,15 @@ def issued_moves(
     MACs (AttAcc!: 8 moves x 2 tCK against >= 32 MACs a row).
     """
     t = pim.timings
-    t_s, t_l = t.t_ccd_s_cycles * t.tck_s, t.t_ccd_l_cycles * t.tck_s
     adder_trees = pim.ranks * pim.bank_groups
     down = move_columns(pim, down_bytes)
-    down_interval = np.where(down / adder_trees >= pim.move_window, t_l, t_s)
-    stretch = refresh_factor(pim)
+    down_cycles = down * np.where(down >= pim.move_window * adder_trees, t.t_ccd_l_cycles, t.t_ccd_s_cycles)
+    move_s = t.t_ccd_s_cycles * t.tck_s * refresh_factor(pim)  # one move at tCCD_S, refresh included
     return IssuedMoves(
-        query_s=move_columns(pim, q_bytes) * t_l * stretch,
-        scores_up_s=np.minimum(move_columns(pim, up_bytes), adder_trees) * t_s * stretch,
-        probs_down_s=down * down_interval * stretch,
-        outputs_up_s=np.minimum(move_columns(pim, out_bytes), out_group_cols) * t_s * stretch,
+        query_s=query_writes_s(pim, q_bytes),
+        scores_up_s=np.minimum(move_columns(pim, up_bytes), adder_trees) * move_s,
+        probs_down_s=down_cycles * (move_s / t.t_ccd_s_cycles),
+        outputs_up_s=np.minimum(move_columns(pim, out_bytes), out_group_cols) * move_s,
     )
 
 

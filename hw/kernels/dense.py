@@ -67,13 +67,12 @@ def gemv_fixed_moves_s(pim: Pim, pe: Pe, broadcast_bytes: Num) -> Num:
     the first MAC, and with `pim.move_overlap` (bank and bank-group PEs) also the outputs' last
     group after the last MAC, one column per bank-group adder tree of a pCH at tCCD_S (AttAcc!'s
     MV_SB after its last MAC_AB row; earlier groups ride under later MACs). The broadcast then
-    goes as WR_GB into one bank group's buffers, tCCD_L a column (`dram.issued_moves`)."""
+    goes as WR_GB into one bank group's buffers, tCCD_L a column (`dram.query_writes_s`)."""
     if not pim.move_overlap or pe.placement == "buffer_die":
         return dram.bus_s(pim, broadcast_bytes)
     adder_trees = pim.ranks * pim.bank_groups
-    moves = dram.issued_moves(pim, broadcast_bytes, 0.0, 0.0, 0.0, 0.0)
     outputs_s = adder_trees * pim.timings.t_ccd_s_cycles * pim.timings.tck_s * dram.refresh_factor(pim)
-    return moves.query_s + outputs_s
+    return dram.query_writes_s(pim, broadcast_bytes) + outputs_s
 
 
 def projection(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:
