@@ -64,6 +64,10 @@ def test_eval_and_a_sweep_write_only_under_the_current_directory(installed, tmp_
     assert point["kv_bytes"] == 4 * 2**30
     assert (cwd / ".cache" / "pimdse").is_dir()
 
+    table = run(installed, cwd, installed / "bin" / "pimdse", "algo=fp16").stdout
+    assert "4.00 GiB" in table
+    assert list((cwd / "outputs" / "runs").rglob(".hydra"))
+
     out = run(installed, cwd, installed / "bin" / "pimdse", "-m", "hydra.sweeper.n_trials=2").stdout
     assert "Pareto set of study" in out
     (db,) = (cwd / "outputs" / "studies").glob("pimdse-*.db")
