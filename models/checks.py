@@ -1,6 +1,7 @@
-"""Checks of a proxy spec against what it names on this machine: the model file (its metadata only),
-the corpus (its token count), the torch device and the cache directory. Each raises a one-line
-SpecError naming the field; none loads a model or writes outside the cache directory.
+"""Checks of a proxy spec against what it names on this machine: the model file (its metadata only:
+shape and native context), the corpus (its token counts), the torch device and the cache directory.
+Each raises a one-line SpecError naming the field; none loads a model or writes outside the cache
+directory.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from spec.errors import SpecError
 
 from .gguf_meta import read_metadata
 from .spec import ProxySpec
-from .text import check_fits, corpus_path, corpus_tokens, model_path
+from .text import check_text_fits, corpus_path, model_path
+
+CONTEXT_KEY = "{arch}.context_length"
 
 
 @dataclass(frozen=True)
 class ModelShape:
     head_dim: int
     n_layers: int
+    context_tokens: int | None  # native context (positions the model was trained on); None: not stated
 
 
 def check_machine(proxy: ProxySpec) -> ModelShape:
@@ -33,6 +37,9 @@ def check_machine(proxy: ProxySpec) -> ModelShape:
     check_device(proxy.model.device)
     if proxy.layers and proxy.layers[-1] >= shape.n_layers:
         raise SpecError("proxy.layers", list(proxy.layers), f"layer indices must be < {shape.n_layers}")
+    if shape.context_tokens is not None and proxy.seq_tokens > shape.context_tokens:
+        raise SpecError("proxy.seq_tokens", proxy.seq_tokens,
+                        f"must be <= {shape.context_tokens}: the model's native context")
     check_cache_dir(proxy.cache_dir)  # before the corpus: an unknown corpus's token count is cached there
     check_corpus(proxy)
     return shape
@@ -40,7 +47,7 @@ def check_machine(proxy: ProxySpec) -> ModelShape:
 
 @cache
 def model_shape(source: str, path: Path | None) -> ModelShape:
-    """Head dim and layer count from the model's metadata only (no weights are read)."""
+    """Head dim, layer count and native context from the model's metadata only (no weights are read)."""
     try:
         return _gguf_shape(path) if source == "gguf" else _hf_shape(path)
     except (OSError, ValueError) as e:  # unreadable paths: too long, a NUL byte, no permission
@@ -52,13 +59,14 @@ def _gguf_shape(path: Path | None) -> ModelShape:
         raise SpecError("proxy.model.path", str(path), "GGUF file does not exist")
     keys = {"{arch}.embedding_length", "{arch}.attention.head_count", "{arch}.block_count"}
     try:
-        meta = read_metadata(path, keys)
+        meta = read_metadata(path, keys | {CONTEXT_KEY})
     except (ValueError, struct.error, UnicodeDecodeError) as e:
         raise SpecError("proxy.model.path", str(path), f"not a readable GGUF file ({e})") from None
     if keys - meta.keys():
         raise SpecError("proxy.model.path", str(path), f"GGUF file lacks {sorted(keys - meta.keys())}")
+    context = meta.get(CONTEXT_KEY)
     return ModelShape(int(meta["{arch}.embedding_length"]) // int(meta["{arch}.attention.head_count"]),
-                      int(meta["{arch}.block_count"]))
+                      int(meta["{arch}.block_count"]), None if context is None else int(context))
 
 
 def _hf_shape(path: Path | None) -> ModelShape:
@@ -66,8 +74,9 @@ def _hf_shape(path: Path | None) -> ModelShape:
         raise SpecError("proxy.model.path", None if path is None else str(path),
                         "must be a local Hugging Face model dir with config.json")
     c = json.loads((path / "config.json").read_text())
+    context = c.get("max_position_embeddings")
     return ModelShape(int(c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"]),
-                      int(c["num_hidden_layers"]))
+                      int(c["num_hidden_layers"]), None if context is None else int(context))
 
 
 def check_device(device: str) -> None:
@@ -91,7 +100,7 @@ def check_corpus(proxy: ProxySpec) -> None:
         raise SpecError("proxy.text.path", str(path), f"not a readable path ({_reason(e)})") from None
     if not exists:
         raise SpecError("proxy.text.path", str(path), "corpus file does not exist")
-    check_fits(proxy, corpus_tokens(proxy))
+    check_text_fits(proxy)
 
 
 def check_cache_dir(cache_dir: str) -> None:

@@ -54,19 +54,27 @@ def score_full(fmt: KvFormat, spec: ProxySpec) -> ModeResult:
                        refreshes[0])
 
 
+POSITION_CHUNK = 1024
+"""Positions whose vocab-sized logits are held at once: ~0.2 GB per fp32 [1024, 49152] tensor for
+SmolLM2, so an 8K sequence stays bounded (unchunked its logits and log-softmax peak at ~3 GB). A
+sequence of at most this many scored positions is one chunk, summed in the same order as unchunked."""
+
+
 def next_token_metrics(w: LlamaWeights, hidden: torch.Tensor, ref_hidden: torch.Tensor, targets: torch.Tensor
                        ) -> dict[str, float]:
     """hidden/ref_hidden [S, T, D] final normed states, targets [S, T] -> KL, perplexities, top-1."""
     kl_sum = nll_sum = ref_nll_sum = agree = 0.0
     n = targets.numel()
-    for s in range(hidden.shape[0]):  # one sequence at a time: vocab-sized logits are large
-        lp = torch.log_softmax(logits(w, hidden[s]).float(), -1)
-        ref_lp = torch.log_softmax(logits(w, ref_hidden[s]).float(), -1)
-        kl_sum += (ref_lp.exp() * (ref_lp - lp)).sum(-1).clamp_min(0).sum().item()
-        tgt = targets[s][:, None]
-        nll_sum -= lp.gather(-1, tgt).sum().item()
-        ref_nll_sum -= ref_lp.gather(-1, tgt).sum().item()
-        agree += (lp.argmax(-1) == ref_lp.argmax(-1)).sum().item()
+    for s in range(hidden.shape[0]):  # one sequence and one chunk of positions at a time
+        for a in range(0, hidden.shape[1], POSITION_CHUNK):
+            b = a + POSITION_CHUNK
+            lp = torch.log_softmax(logits(w, hidden[s, a:b]).float(), -1)
+            ref_lp = torch.log_softmax(logits(w, ref_hidden[s, a:b]).float(), -1)
+            kl_sum += (ref_lp.exp() * (ref_lp - lp)).sum(-1).clamp_min(0).sum().item()
+            tgt = targets[s, a:b][:, None]
+            nll_sum -= lp.gather(-1, tgt).sum().item()
+            ref_nll_sum -= ref_lp.gather(-1, tgt).sum().item()
+            agree += (lp.argmax(-1) == ref_lp.argmax(-1)).sum().item()
     ppl, ppl_ref = math.exp(nll_sum / n), math.exp(ref_nll_sum / n)
     return {"kl": kl_sum / n, "ppl": ppl, "ppl_ref": ppl_ref, "ppl_ratio": ppl / ppl_ref,
             "top1_agree": agree / n}

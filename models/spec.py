@@ -51,15 +51,22 @@ class ModelSpec:
 class TextSpec:
     """The text the model reads: calibration sequences first, then the evaluation sequences."""
 
-    path: str | None = string("UTF-8 text file; null: gensim's lee_background.cor (Lee et al. news corpus)",
+    source: str = choice("lee: one token stream (Lee et al. news, 300 short stories) | wiki: sequences "
+                         "inside one article each (English Wikipedia, 106 articles, for long sequences)",
+                         ("lee", "wiki"), default="lee")
+    path: str | None = string("lee: a UTF-8 text file, null: gensim's lee_background.cor; wiki: a MediaWiki "
+                            "XML .bz2 dump, null: gensim's shortened enwiki test dump",
                             default=None, optional=True)
-    calib_seqs: int = number("sequences of the calibration split (channel sorting), from the corpus start",
+    calib_seqs: int = number("sequences of the calibration split (channel sorting), from the corpus start "
+                             "(wiki: from the first articles)",
                              default=2, ge=1, le=1 << 16, integer=True)
     eval_offset_tokens: int = number("gap between the calibration split and the evaluation sequences",
                                      unit="token", default=0, ge=0, le=MAX_TOKENS, integer=True)
 
     def check(self, path: str) -> None:
         require_one_point(self, path)
+        require(self.source == "lee" or self.eval_offset_tokens == 0, f"{path}.eval_offset_tokens",
+                self.eval_offset_tokens, f"must be 0 with {path}.source=wiki (splits are whole articles)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +120,8 @@ class ProxySpec:
         d.pop("cache_dir")
         d.pop("result_cache")
         d["model"].pop("device")
+        if self.text.source == "lee":  # the default: keys written before text.source existed still match
+            d["text"].pop("source")
         return d
 
 

@@ -31,8 +31,9 @@ SETTINGS = settings(derandomize=True, database=None, deadline=None, max_examples
 EXTREMES = [None, True, False, 0, 1, -1, 2, 7, 8, 16, 63, 64, 127, 128, 767, 768, 1023, 1024, 4096, 65536,
             2**31, 2**64, 10**30, 0.5, 1.0, 0.999, 4.0, 1e-300, 1e300, float("nan"), float("inf"), "",
             "cpu", "cuda", "cuda:0", "cuda:7", "mps", "tpu", "static", "windowed", "online", "gguf", "hf",
-            "quick", "full", "neg_kl", "cosine", "paired", ".", "/", "/etc", "/nonexistent/x", "a\x00b",
-            "x" * 300, "\ud800", [], [True], [1.0], [0, 29], [-1], {}, {"x": 1}, np.array([1.0, 2.0])]
+            "quick", "full", "lee", "wiki", "neg_kl", "cosine", "paired", ".", "/", "/etc", "/nonexistent/x",
+            "a\x00b", "x" * 300, "\ud800", [], [True], [1.0], [0, 29], [-1], {}, {"x": 1},
+            np.array([1.0, 2.0])]
 # ... and values a YAML file or a Hydra override can hold.
 HOSTILE = st.one_of(
     st.sampled_from(EXTREMES),

@@ -72,7 +72,7 @@ def test_spec_error_is_the_project_error() -> None:
     ({"n_seqs": 1000}, "proxy.n_seqs", "must be <= 71: lee_background.cor has 75680 tokens"),
     ({"text": {"eval_offset_tokens": 10**6}}, "proxy.text.eval_offset_tokens", "must be <= 72608"),
     ({"text": {"calib_seqs": 80}}, "proxy.text.calib_seqs", "must be <= 72"),
-    ({"seq_tokens": 40000, "prefill_tokens": 768}, "proxy.seq_tokens", "must be <= 37840"),
+    ({"seq_tokens": 40000, "prefill_tokens": 768}, "proxy.seq_tokens", "must be <= 8192: the model's native"),
     ({"layers": 0}, "proxy.layers", "must be a list"),
     ({"layers": [True]}, "proxy.layers", "must be a list"),
     ({"layers": [10, 30]}, "proxy.layers", "must be < 30"),
