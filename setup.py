@@ -1,6 +1,6 @@
 """The packaging rule pyproject.toml cannot state: the repository's top-level conf/ (Hydra's configs)
 ships in the wheel as the package `pimdse_conf`, found at run time with importlib.resources
-(dse.app.conf). pyproject.toml's `packages.find` cannot rename a directory, so the package list is
+(spec.conf). pyproject.toml's `packages.find` cannot rename a directory, so the package list is
 built here; everything else (metadata, dependencies, scripts) is in pyproject.toml.
 """
 

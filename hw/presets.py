@@ -9,12 +9,13 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+from spec.conf import conf_dir
+
+CONF_DIR = conf_dir()
 
 
 @functools.cache

@@ -16,10 +16,10 @@ from omegaconf import OmegaConf
 
 import hw
 import models
-from dse.app.conf import conf_dir
 from dse.app.finite import check_finite
 from dse.app.groups import group_error
 from dse.app.point import evaluate_point
+from spec.conf import conf_dir
 
 
 def main(argv: list[str]) -> int:

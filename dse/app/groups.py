@@ -6,11 +6,8 @@ search path; `pimdse` and `python -m dse.eval` turn each into one line and exit 
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
@@ -60,21 +57,3 @@ def group_error(argv: Sequence[str], conf: Path) -> str | None:
             return f"{arg}: no '{value}' in config group '{group}': one of {options}"
     return None
 
-
-def one_line_group_errors(prog: str, conf: Path) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a `@hydra.main` entry point: called as a console script (no arguments), a group
-    mistake in sys.argv ends the program with `<prog>: error: ...` and exit status 2."""
-
-    def wrap(main: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(main)
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            if not args and not kwargs:
-                error = group_error(sys.argv[1:], conf)
-                if error is not None:
-                    print(f"{prog}: error: {error}", file=sys.stderr)
-                    sys.exit(2)
-            return main(*args, **kwargs)
-
-        return checked
-
-    return wrap

@@ -12,12 +12,12 @@ from omegaconf import DictConfig
 
 import hw
 import models
-from dse.app.conf import conf_dir
-from dse.app.groups import one_line_group_errors
+from dse.app.groups import group_error
 from dse.app.point import evaluate_point
 from dse.app.summary import format_point
 from dse.app.sweep_checks import SWEEP_CHECKS as PIMDSE_SWEEP_CHECKS  # noqa: F401 - read by the sweeper
-from hydra_plugins.pimdse_sweeper.command_line import one_line_override_errors
+from hydra_plugins.pimdse_sweeper.command_line import one_line_errors
+from spec.conf import conf_dir
 
 
 def title(cfg: DictConfig) -> str:
@@ -33,8 +33,7 @@ def title(cfg: DictConfig) -> str:
 CONF_DIR = conf_dir()
 
 
-@one_line_override_errors("pimdse")
-@one_line_group_errors("pimdse", CONF_DIR)
+@one_line_errors("pimdse", lambda argv: group_error(argv, CONF_DIR))
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> dict[str, Any] | None:
     """Evaluate the composed design point; print its table in a single run, return it to a sweeper."""

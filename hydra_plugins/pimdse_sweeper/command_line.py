@@ -31,18 +31,22 @@ def override_error(argv: Sequence[str]) -> str | None:
     return None
 
 
-def one_line_override_errors(prog: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a `@hydra.main` entry point: when called as a console script (no arguments), a
-    malformed override in sys.argv ends the program with `<prog>: error: ...` and exit status 2."""
+def one_line_errors(
+    prog: str, *checks: Callable[[Sequence[str]], str | None]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a `@hydra.main` entry point: when called as a console script (no arguments), the
+    first of `checks` (each: argv -> one-line message or None) that finds a mistake in sys.argv ends
+    the program with `<prog>: error: ...` and exit status 2. `override_error` runs before them."""
 
     def wrap(main: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(main)
         def checked(*args: Any, **kwargs: Any) -> Any:
             if not args and not kwargs:
-                error = override_error(sys.argv[1:])
-                if error is not None:
-                    print(f"{prog}: error: {error}", file=sys.stderr)
-                    sys.exit(2)
+                for check in (override_error, *checks):
+                    error = check(sys.argv[1:])
+                    if error is not None:
+                        print(f"{prog}: error: {error}", file=sys.stderr)
+                        sys.exit(2)
             return main(*args, **kwargs)
 
         return checked

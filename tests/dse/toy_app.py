@@ -19,7 +19,7 @@ import hydra
 from omegaconf import DictConfig
 
 from dse.search.checks import ResultKeys, SweepChecks
-from hydra_plugins.pimdse_sweeper.command_line import one_line_override_errors
+from hydra_plugins.pimdse_sweeper.command_line import one_line_errors
 
 VALUES_PER_TOKEN = 1024
 
@@ -86,7 +86,7 @@ def costs(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-@one_line_override_errors("pimdse")
+@one_line_errors("pimdse")
 @hydra.main(version_base="1.3", config_path="toy_conf", config_name="config")
 def main(cfg: DictConfig) -> dict[str, Any]:
     return evaluate(cfg)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dse.app.conf import conf_dir
 from dse.app.finite import check_finite
 from dse.app.groups import group_error
+from spec.conf import conf_dir
 from spec.errors import SpecError
 
 PIMDSE = Path(sys.executable).with_name("pimdse")

@@ -43,7 +43,7 @@ def run(target: Path, cwd: Path, *cmd: str | Path) -> subprocess.CompletedProces
 
 def test_code_configs_and_plugin_come_from_the_wheel(installed, tmp_path):
     probe = (
-        "import dse, pimdse_conf, hydra_plugins.pimdse_sweeper as p; from dse.app.conf import conf_dir;"
+        "import dse, pimdse_conf, hydra_plugins.pimdse_sweeper as p; from spec.conf import conf_dir;"
         "from dse.app.provenance import code_version;"
         "print(dse.__file__, p.__file__, conf_dir(), code_version(), sep='\\n')"
     )

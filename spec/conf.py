@@ -1,4 +1,5 @@
-"""Where Hydra's configs are: the repository's conf/, installed as the package `pimdse_conf`.
+"""Where the configs are: the repository's conf/, installed as the package `pimdse_conf` (read by the
+Hydra app and by hw.presets, so both find the same files in a checkout and from a wheel).
 
 setup.py maps conf/ to that name, so one lookup works in the editable checkout (it resolves to conf/
 itself) and from a wheel (inside site-packages or wherever the wheel was unpacked). Outputs and caches
@@ -18,8 +19,8 @@ def conf_dir() -> Path:
     # conf/ has no __init__.py, so pimdse_conf is a namespace package. importlib.resources.files() cannot
     # read one installed editable on Python 3.11 (setuptools adds a placeholder entry to its path that
     # is not a directory), so its path entries are searched directly.
-    spec = importlib.util.find_spec(CONF_PACKAGE)
-    locations = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    found = importlib.util.find_spec(CONF_PACKAGE)
+    locations = [Path(p) for p in (found.submodule_search_locations or [])] if found else []
     for location in locations:
         if (location / "config.yaml").is_file():
             return location
