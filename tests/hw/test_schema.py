@@ -15,6 +15,7 @@ from hw import schema
 from hw.model_shape import ModelShape
 from hw.system import System
 from hw.workload import Workload
+from spec.algo import ALGORITHMS
 from spec.fields import Rule, config_fields
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,9 +84,8 @@ def test_algo_prints_every_algorithm(capsys):
     assert schema.main(["algo", "--markdown"]) == 0
     out = capsys.readouterr().out
     titles = [line for line in out.splitlines() if line.startswith("#### ")]
-    assert titles == [
-        f"#### algo.{n} (conf/algo, name: {n})" for n in ("fp16", "uniform", "pq", "cluster_sparse")
-    ]
+    assert titles == [f"#### algo.{n} (conf/algo, name: {n})" for n in ALGORITHMS]
+    assert {"fp16", "uniform", "pq", "cluster_sparse"} <= set(ALGORITHMS)
     assert "| algo.n_centroids |  | 512 | >= 2, <= 65536, integer |" in out
 
 
