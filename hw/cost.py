@@ -71,7 +71,7 @@ class Cost:
         """Why a scalar point does not fit: the failed checks of `fits_by`, "" when it fits."""
         detail = {"xbar_tiles": f" ({self.xbar_tiles_needed:.0f} needed, {self.xbar_tiles:.0f} provisioned)"}
         failed = [name for name, ok in self.fits_by.items() if not bool(ok)]
-        return ", ".join(f"{name} does not fit{detail.get(name, '')}" for name in failed)
+        return ", ".join(f"{name}: over capacity{detail.get(name, '')}" for name in failed)
 
     @property
     def energy_by_device(self) -> dict[str, Num]:

@@ -102,7 +102,7 @@ def test_a_model_that_does_not_fit_the_crossbar_says_why():
     assert c.fits_by == {"kv": True, "weights": True, "xbar_tiles": False}
     d = c.to_dict()
     assert d["fits"] is False
-    assert d["fits_reason"] == "xbar_tiles does not fit (254400 needed, 254399 provisioned)"
+    assert d["fits_reason"] == "xbar_tiles: over capacity (254400 needed, 254399 provisioned)"
     assert d["xbar_tiles_needed"] == 254400 and d["xbar_tiles"] == 254399
     assert d["fits_by"]["xbar_tiles"] is False
     assert cost(hw__xbar__tiles=254400).fits is True
