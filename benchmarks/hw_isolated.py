@@ -22,10 +22,8 @@ from __future__ import annotations
 import argparse
 
 import hw
+from hw.presets import isolated_mapping
 from hw.presets import load_preset as load
-
-NOTHING = {"qkv_proj": "none", "attention": "none", "o_proj": "none", "ffn": "none", "lm_head": "none"}
-
 
 
 def configs(args: argparse.Namespace) -> tuple[dict, dict, dict, dict]:
@@ -39,9 +37,9 @@ def configs(args: argparse.Namespace) -> tuple[dict, dict, dict, dict]:
     workload = {"context_tokens": args.tokens, "batch": 1, "decode_steps": 1}
     model |= {"n_layers": 1, "n_q_heads": 1, "n_kv_heads": 1, "head_dim": args.head_dim, "weight_bits": 16}
     if args.kernel == "attention":
-        hw_cfg["mapping"] = {**NOTHING, "attention": "pim", "overlap": False, "kv_home": "pim"}
+        hw_cfg["mapping"] = isolated_mapping(attention="pim")
     else:
-        hw_cfg["mapping"] = {**NOTHING, "lm_head": "pim", "overlap": False, "kv_home": "pim"}
+        hw_cfg["mapping"] = isolated_mapping(lm_head="pim")
         model |= {"hidden_size": args.cols, "vocab_size": args.rows}
     return hw_cfg, {"name": "fp16"}, model, workload
 

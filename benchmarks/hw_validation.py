@@ -13,8 +13,11 @@ from typing import Any
 import hw
 from hw import dram
 from hw.energy import read_pj_per_bit
+from hw.presets import isolated_mapping, preset_parts
 from hw.presets import load_preset as load
-from hw.presets import preset_parts
+
+ONLY_LM_HEAD = isolated_mapping(lm_head="pim")
+"""One GEMV alone: the LM head on PIM, nothing else mapped."""
 
 GIB = 1 << 30
 
@@ -92,15 +95,7 @@ def aquabolt() -> None:
         "mistral_7b",
         **{
             "hw.pim.stacks": 1,
-            "hw.mapping": {
-                "qkv_proj": "none",
-                "attention": "none",
-                "o_proj": "none",
-                "ffn": "none",
-                "lm_head": "pim",
-                "overlap": False,
-                "kv_home": "pim",
-            },
+            "hw.mapping": ONLY_LM_HEAD,
             "model.n_layers": 1,
             "model.hidden_size": 8192,
             "model.vocab_size": 8192,
@@ -296,15 +291,6 @@ def attacc_one_head() -> None:
     print()
 
 
-ONLY_LM_HEAD = {
-    "qkv_proj": "none",
-    "attention": "none",
-    "o_proj": "none",
-    "ffn": "none",
-    "lm_head": "pim",
-    "overlap": False,
-    "kv_home": "pim",
-}
 
 
 def gemv_alone(preset: str, rows: int, cols: int, **overrides: Any) -> hw.Cost:

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from hw.system import OPERATORS
 from spec.conf import conf_dir
 
 CONF_DIR = conf_dir()
@@ -49,3 +50,9 @@ def preset_parts(
             node = node[key]
         node[keys[-1]] = copy.deepcopy(value)
     return parts["hw"], parts["algo"], parts["model"], parts["workload"]
+
+
+def isolated_mapping(**devices: str) -> dict[str, Any]:
+    """A conf/hw `mapping` that runs only the given operators (operator=device), every other one on
+    "none", with no GPU/PIM overlap and the KV in PIM: one kernel costed alone."""
+    return {**dict.fromkeys(OPERATORS, "none"), **devices, "overlap": False, "kv_home": "pim"}

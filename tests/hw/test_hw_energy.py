@@ -8,9 +8,9 @@ from hwpoints import CONF, point
 
 import hw
 from hw.energy import COMPONENTS
+from hw.presets import isolated_mapping
 
 PRESETS = sorted(p.stem for p in (CONF / "hw").glob("*.yaml"))
-ISOLATED = {"qkv_proj": "none", "attention": "none", "o_proj": "none", "ffn": "none", "lm_head": "none"}
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -32,7 +32,7 @@ def test_components_of_a_spilling_grid_sum_elementwise():
 
 
 def test_pim_gemv_energy_by_hand():
-    mapping = dict(ISOLATED, lm_head="pim", overlap=False, kv_home="pim")
+    mapping = isolated_mapping(lm_head="pim")
     cfg = point(
         algo="fp16",
         hw__pim__stacks=1,

@@ -6,20 +6,13 @@ import pytest
 from hwpoints import point
 
 import hw
+from hw.presets import isolated_mapping
 
 TCK = 0.769e-9
 REFRESH = 1 / (1 - 455 / 5070)
 # Cycles to stream one 1 KiB row at nCCDAB = 6: tRCD, 32 columns (the last waits no interval), tRTP, tRP.
 ROW = 19 + 31 * 6 + 8 + 19
-ONLY_ATTENTION = {
-    "qkv_proj": "none",
-    "attention": "pim",
-    "o_proj": "none",
-    "ffn": "none",
-    "lm_head": "none",
-    "overlap": False,
-    "kv_home": "pim",
-}
+ONLY_ATTENTION = isolated_mapping(attention="pim")
 
 
 def one_head(tokens, head_dim, algo="fp16", **kw):

@@ -5,19 +5,12 @@ import pytest
 from hwpoints import point
 
 import hw
+from hw.presets import isolated_mapping
 
 TCK = 0.769e-9
 REFRESH = 1 / (1 - 455 / 5070)
 PE_CYCLE = 1 / 666e6
-ONLY_ATTENTION = {
-    "qkv_proj": "none",
-    "attention": "pim",
-    "o_proj": "none",
-    "ffn": "none",
-    "lm_head": "none",
-    "overlap": False,
-    "kv_home": "pim",
-}
+ONLY_ATTENTION = isolated_mapping(attention="pim")
 
 
 def one_head(tokens, preset="attacc_hbm3_bank", **kw):

@@ -7,15 +7,15 @@ import pytest
 from hwpoints import point
 
 import hw
+from hw.presets import isolated_mapping
 
 TCK = 0.769e-9
 REFRESH = 1 / (1 - 455 / 5070)  # tRFC / tREFI of the HBM3 preset
-ISOLATED = {"qkv_proj": "none", "attention": "none", "o_proj": "none", "ffn": "none", "lm_head": "none"}
 
 
 def gemv_point(m_rows, n_cols, channels, device="pim"):
     """One FP16 GEMV of m_rows x n_cols alone: the LM head of a one-layer model, nothing else mapped."""
-    mapping = dict(ISOLATED, lm_head=device, overlap=False, kv_home="pim")
+    mapping = isolated_mapping(lm_head=device)
     return point(
         algo="fp16",
         hw__pim__stacks=1,

@@ -4,17 +4,10 @@ import pytest
 from hwpoints import point
 
 import hw
+from hw.presets import isolated_mapping
 
 REFRESH = 1 / (1 - 350 / 3900)  # tRFC / tREFI of the simulator's ini
-ONLY_LM_HEAD = {
-    "qkv_proj": "none",
-    "attention": "none",
-    "o_proj": "none",
-    "ffn": "none",
-    "lm_head": "pim",
-    "overlap": False,
-    "kv_home": "pim",
-}
+ONLY_LM_HEAD = isolated_mapping(lm_head="pim")
 
 
 def gemv_s(preset, rows, cols, channels):
