@@ -1,4 +1,4 @@
-"""KV-cache formats, hw side: one module per format, each defining `FORMAT`, its `KvFormat` class.
+"""KV-cache formats, hw side: one module per format, each defining one `KvFormat` subclass.
 
 `FORMATS` maps the algorithm name (conf/algo `name`, a key of `spec.algo.ALGORITHMS`) to that class.
 It is collected from the modules of this package, so adding a format adds one module here (next to
@@ -22,13 +22,10 @@ from hw.formats.base import (
 
 
 def _collect() -> dict[str, type[KvFormat]]:
-    """Every module of this package that defines FORMAT, by the format's algorithm name."""
-    found: dict[str, type[KvFormat]] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        fmt = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FORMAT", None)
-        if fmt is not None:
-            found[fmt.name] = fmt
-    return found
+    """Every `KvFormat` subclass the modules of this package define, by its algorithm name."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+    return {fmt.name: fmt for fmt in KvFormat.__subclasses__()}
 
 
 FORMATS: Mapping[str, type[KvFormat]] = MappingProxyType(_collect())

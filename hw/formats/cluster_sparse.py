@@ -88,6 +88,3 @@ class ClusterSparseKv(KvFormat):
             softmax_scores=step.q_heads_total * (cluster.read_tokens(a, rest) + fp),
             moved_bytes=scored * FP16_BYTES,
         )
-
-
-FORMAT = ClusterSparseKv

@@ -59,6 +59,3 @@ class Fp16Kv(KvFormat):
             kernels=attention.pim_dense_attention(step, ctx, FP16_BYTES, 1.0),
             softmax_scores=step.q_heads_total * ctx,
         )
-
-
-FORMAT = Fp16Kv

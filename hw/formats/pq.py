@@ -100,6 +100,3 @@ class PqKv(KvFormat):
             moved_bytes=pq.partial_score_bytes(step, a, rest),
             output_dims_per_pe=a.subvector_dim,
         )
-
-
-FORMAT = PqKv

@@ -69,6 +69,3 @@ class UniformKv(KvFormat):
         kernels = {"attn_fp_tokens": attention.fp_token_attention(step, fp)}
         kernels |= attention.pim_dense_attention(step, step.context - fp, bytes_per_elem, ops_per_mac)
         return PimAttention(kernels=kernels, softmax_scores=step.q_heads_total * step.context)
-
-
-FORMAT = UniformKv
