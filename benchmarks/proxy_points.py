@@ -90,3 +90,25 @@ ABLATION = [(f"pq s{s} K{k} {tag}", pq(s, k, importance_weighted=imp, channel_so
             for s, k in ((4, 64), (2, 16), (4, 256))
             for tag, imp, srt in (("plain", False, False), ("+importance", True, False),
                                   ("+channel sort", False, True), ("+both", True, True))]
+
+# Long-context points (issue 10: 4,096-token sequences, 3,584-token prefill): PQ subvector dim 2-64 x
+# centroids 16-1,024, the refresh policies, uniform 1-8 bits, cluster-sparse budgets 256-4,096.
+LONG_POINTS: list[tuple[str, dict[str, Any]]] = [
+    ("fp16", algo("fp16")),
+    *((f"pq s{s} K{k}", pq(s, k)) for s, ks in ((2, (16, 64, 256)), (4, (16, 64, 256, 512, 1024)),
+                                                (8, (16, 64, 256, 1024)), (16, (64, 256, 1024)),
+                                                (32, (256, 1024)), (64, (1024,)))
+      for k in ks),
+    ("pq s4 K64 windowed 256", pq(4, 64, refresh="windowed", refresh_window_tokens=256)),
+    ("pq s4 K64 online 16", pq(4, 64, refresh="online", refresh_interval=16)),
+    ("pq s4 K256 windowed 256", pq(4, 256, refresh="windowed", refresh_window_tokens=256)),
+    ("pq s4 K256 online 16", pq(4, 256, refresh="online", refresh_interval=16)),
+    ("pq s8 K256 windowed 256", pq(8, 256, refresh="windowed", refresh_window_tokens=256)),
+    ("pq s4 K256 plain", pq(4, 256, **PLAIN)),
+    ("pq s4 K256 no sinks/window", pq(4, 256, sink_tokens=0, window_tokens=0)),
+    *((f"uniform {b}b g32", algo("uniform", bits=b)) for b in (1, 2, 3, 4, 5, 6, 8)),
+    ("uniform 2b g128", algo("uniform", bits=2, group_size=128)),
+    ("uniform 4b g128", algo("uniform", bits=4, group_size=128)),
+    *((f"cluster_sparse budget {b}", algo("cluster_sparse", token_budget=b))
+      for b in (256, 512, 1024, 2048, 3072, 4096)),
+]

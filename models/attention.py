@@ -68,11 +68,15 @@ def reference_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_pos
 def fidelity_metrics(out: torch.Tensor, p: torch.Tensor, ref_out: torch.Tensor, ref_p: torch.Tensor,
                      topk: int) -> dict[str, float]:
     """Means over every (batch, head, query) of: relative output error, output cosine, KL(ref || approx)
-    of the attention distribution, and recall of the reference top-k keys among the approximate top-k;
+    and KL(approx || ref) of the attention distribution (the reverse KL stays finite when keys are
+    dropped: it is -log of the exact attention mass kept), and recall of the reference top-k keys
+    among the approximate top-k;
     attn_loss = attn_kl + rel_err^2 combines the key-side and value-side errors."""
     err = (out - ref_out).norm(dim=-1) / ref_out.norm(dim=-1).clamp_min(1e-12)
     cos = torch.nn.functional.cosine_similarity(out, ref_out, dim=-1)
-    kl = (ref_p * (ref_p.clamp_min(1e-30).log() - p.clamp_min(1e-30).log())).sum(-1)
+    log_ref, log_p = ref_p.clamp_min(1e-30).log(), p.clamp_min(1e-30).log()
+    kl = (ref_p * (log_ref - log_p)).sum(-1)
+    rkl = (p * (log_p - log_ref)).sum(-1)  # finite when the approximation drops keys (sparse reads)
     k = min(topk, p.shape[-1])
     ref_top = ref_p.topk(k, dim=-1).indices
     top = p.topk(k, dim=-1).indices
@@ -86,5 +90,6 @@ def fidelity_metrics(out: torch.Tensor, p: torch.Tensor, ref_out: torch.Tensor, 
         "attn_snr_db": -20.0 * math.log10(max(rel_err, 1e-12)),
         "cosine": cos.mean().item(),
         "attn_kl": attn_kl,
+        "attn_rkl": rkl.clamp_min(0).mean().item(),
         "topk_recall": hit.mean().item(),
     }

@@ -4,8 +4,9 @@ Each evaluation sequence is prefilled exactly (positions < prefill are unaffecte
 the captured exact prefix K/V is reused); the decode positions then run through every layer, each
 layer compressing its cache (prefix + the decode tokens' own, already perturbed, K/V) as the
 algorithm would after streaming the sequence, and attending with sinks/window exact.
-Metrics over decode positions p (which predict token p + 1): next-token KL(exact || compressed),
-perplexity with and without compression, and top-1 agreement.
+Metrics over decode positions p (which predict token p + 1): the next-token loss increase over the
+exact cache (nats/token) and the perplexity increase (%), the loss increase on long-range positions
+(`models.longrange`), next-token KL(exact || compressed), and top-1 agreement.
 The model (forward, logits) runs on proxy.model.device; compression and compressed attention run on
 the CPU, as in quick mode.
 """
@@ -13,6 +14,7 @@ the CPU, as in quick mode.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 
@@ -21,13 +23,15 @@ from .calibration import Calibration
 from .capture import CaptureKey, load_capture
 from .formats import KvBatch, KvFormat
 from .llama import LlamaWeights, forward, logits
+from .longrange import POSITION_CHUNK, LongRangeRule, long_range
 from .result import ModeResult
 from .runtime import get_model
 from .spec import ProxySpec
 
 
 def score_full(fmt: KvFormat, spec: ProxySpec) -> ModeResult:
-    cap = load_capture(spec, CaptureKey("eval", (), decode_queries=False))
+    key = CaptureKey("eval", (), decode_queries=False)
+    cap = load_capture(spec, key)
     model = get_model(spec.model)
     w = model.weights
     p = spec.prefill_tokens
@@ -50,21 +54,27 @@ def score_full(fmt: KvFormat, spec: ProxySpec) -> ModeResult:
     ids = cap["ids"].to(dev)
     past = [(k[:, i, :, :p].to(dev), v[:, i, :, :p].to(dev)) for i in range(n_layers)]
     hidden = forward(w, ids[:, p:], past=past, attend=attend)
-    return ModeResult(next_token_metrics(w, hidden[:, :-1], cap["hidden"][:, :-1].to(dev), ids[:, p + 1:]),
-                       refreshes[0])
+    ref_hidden = cap["hidden"].to(dev)
+    metrics, nll, ref_nll = next_token_metrics(w, hidden[:, :-1], ref_hidden[:, :-1], ids[:, p + 1:])
+    far = long_range(w, cap["ids"], cap["hidden"], p, LongRangeRule(), Path(spec.cache_dir), key.digest(spec))
+    return ModeResult(metrics | long_range_metrics(nll, ref_nll, far.mask), refreshes[0])
 
 
-POSITION_CHUNK = 1024
-"""Positions whose vocab-sized logits are held at once: ~0.2 GB per fp32 [1024, 49152] tensor for
-SmolLM2, so an 8K sequence stays bounded (unchunked its logits and log-softmax peak at ~3 GB). A
-sequence of at most this many scored positions is one chunk, summed in the same order as unchunked."""
+def long_range_metrics(nll: torch.Tensor, ref_nll: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+    """Loss increase (nats/token) on the long-range positions (mask [S, T]) and their count and share."""
+    n = int(mask.sum())
+    increase = float((nll - ref_nll)[mask].sum()) / n if n else 0.0
+    return {"long_range_loss_increase": increase, "long_range_tokens": float(n),
+            "long_range_share": n / mask.numel()}
 
 
 def next_token_metrics(w: LlamaWeights, hidden: torch.Tensor, ref_hidden: torch.Tensor, targets: torch.Tensor
-                       ) -> dict[str, float]:
-    """hidden/ref_hidden [S, T, D] final normed states, targets [S, T] -> KL, perplexities, top-1."""
-    kl_sum = nll_sum = ref_nll_sum = agree = 0.0
-    n = targets.numel()
+                       ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+    """hidden/ref_hidden [S, T, D] final normed states, targets [S, T] -> (KL, perplexities, loss increase,
+    top-1 agreement; NLL [S, T] with and without compression, nats)."""
+    kl_sum = agree = 0.0
+    nll = torch.empty(targets.shape, dtype=torch.float64)
+    ref_nll = torch.empty(targets.shape, dtype=torch.float64)
     for s in range(hidden.shape[0]):  # one sequence and one chunk of positions at a time
         for a in range(0, hidden.shape[1], POSITION_CHUNK):
             b = a + POSITION_CHUNK
@@ -72,9 +82,13 @@ def next_token_metrics(w: LlamaWeights, hidden: torch.Tensor, ref_hidden: torch.
             ref_lp = torch.log_softmax(logits(w, ref_hidden[s, a:b]).float(), -1)
             kl_sum += (ref_lp.exp() * (ref_lp - lp)).sum(-1).clamp_min(0).sum().item()
             tgt = targets[s, a:b][:, None]
-            nll_sum -= lp.gather(-1, tgt).sum().item()
-            ref_nll_sum -= ref_lp.gather(-1, tgt).sum().item()
+            nll[s, a:b] = -lp.gather(-1, tgt)[:, 0].cpu().double()
+            ref_nll[s, a:b] = -ref_lp.gather(-1, tgt)[:, 0].cpu().double()
             agree += (lp.argmax(-1) == ref_lp.argmax(-1)).sum().item()
-    ppl, ppl_ref = math.exp(nll_sum / n), math.exp(ref_nll_sum / n)
-    return {"kl": kl_sum / n, "ppl": ppl, "ppl_ref": ppl_ref, "ppl_ratio": ppl / ppl_ref,
-            "top1_agree": agree / n}
+    n = targets.numel()
+    loss, ref_loss = nll.mean().item(), ref_nll.mean().item()
+    ppl, ppl_ref = math.exp(loss), math.exp(ref_loss)
+    metrics = {"kl": kl_sum / n, "ppl": ppl, "ppl_ref": ppl_ref, "ppl_ratio": ppl / ppl_ref,
+               "top1_agree": agree / n, "loss_increase": loss - ref_loss,
+               "ppl_increase_pct": 100.0 * (ppl / ppl_ref - 1.0)}
+    return metrics, nll, ref_nll

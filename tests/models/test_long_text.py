@@ -1,6 +1,7 @@
 """Long sequences: the Wikipedia text source, the native-context limit and position-chunked metrics."""
 
 import json
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -69,7 +70,7 @@ def test_sequence_longer_than_the_native_context_is_rejected(tmp_path: Path, alg
     hf.mkdir()
     (hf / "config.json").write_text(json.dumps({"hidden_size": 576, "num_attention_heads": 9,
                                                 "num_hidden_layers": 30, "max_position_embeddings": 512}))
-    with pytest.raises(models.SpecError, match=r"^proxy.seq_tokens=1024: must be <= 512: the model's native"):
+    with pytest.raises(models.SpecError, match=r"^proxy.seq_tokens=4096: must be <= 512: the model's native"):
         models.validate(algo_cfg("fp16"), _wiki_proxy(tmp_path, model={"source": "hf", "path": str(hf)}))
 
 
@@ -98,16 +99,21 @@ def test_chunked_metrics_equal_the_whole_sequence_ones(monkeypatch: pytest.Monke
     w = SimpleNamespace(lm_head=torch.randn(11, 4, generator=g))
     hidden, ref = torch.randn(2, 7, 4, generator=g), torch.randn(2, 7, 4, generator=g)
     targets = torch.randint(0, 11, (2, 7), generator=g)
-    whole = full.next_token_metrics(w, hidden, ref, targets)
+    whole, nll, ref_nll = full.next_token_metrics(w, hidden, ref, targets)
     monkeypatch.setattr(full, "POSITION_CHUNK", 3)
-    chunked = full.next_token_metrics(w, hidden, ref, targets)
+    chunked, chunked_nll, _ = full.next_token_metrics(w, hidden, ref, targets)
     assert whole.keys() == chunked.keys() and whole["kl"] > 0.1 and whole["top1_agree"] < 1
     for key, value in whole.items():
         assert chunked[key] == pytest.approx(value, rel=1e-6), key
+    assert torch.allclose(chunked_nll, nll)
+    # the loss increase is the mean per-token NLL difference, and perplexities are its exponentials
+    assert whole["loss_increase"] == pytest.approx(float((nll - ref_nll).mean()))
+    assert math.log(whole["ppl_ratio"]) == pytest.approx(whole["loss_increase"])
+    assert whole["ppl_increase_pct"] == pytest.approx(100 * (whole["ppl_ratio"] - 1))
 
 
 def test_wiki_results_have_their_own_cache_key() -> None:
     """text.source enters the result key (the default lee key is the one written before the key existed)."""
-    lee, wiki = parse_proxy({}), parse_proxy({"text": {"source": "wiki"}})
+    lee, wiki = parse_proxy({"text": {"source": "lee"}}), parse_proxy({"text": {"source": "wiki"}})
     assert wiki.key_dict()["text"]["source"] == "wiki" and "source" not in lee.key_dict()["text"]
     assert {k: v for k, v in wiki.key_dict()["text"].items() if k != "source"} == lee.key_dict()["text"]
