@@ -17,11 +17,15 @@ MAX_CYCLES = 1 << 20
 """Upper bound of any DRAM timing or interval in cycles (~1 ms at 1 GHz)."""
 
 
-def count(doc: str, *, le: float, ge: float = 1, unit: str = "", default: Any = MISSING) -> Any:
+def count(
+    doc: str, *, le: float, ge: float = 1, unit: str = "", default: Any = MISSING, default_doc: str = ""
+) -> Any:
     """A whole number of things in [ge, le] (held as a float)."""
-    return number(doc, unit=unit, ge=ge, le=le, integer=True, as_float=True, default=default)
+    return number(
+        doc, unit=unit, ge=ge, le=le, integer=True, as_float=True, default=default, default_doc=default_doc
+    )
 
 
-def cycles(doc: str, *, ge: float = 1) -> Any:
+def cycles(doc: str, *, ge: float = 1, default: Any = MISSING, default_doc: str = "") -> Any:
     """A DRAM timing in memory-clock cycles (tCK), whole, in [ge, MAX_CYCLES]."""
-    return count(doc, ge=ge, le=MAX_CYCLES, unit="cycle")
+    return count(doc, ge=ge, le=MAX_CYCLES, unit="cycle", default=default, default_doc=default_doc)

@@ -116,6 +116,17 @@ class ModelShape:
             "lm_head": self.hidden_size,
         }[op]
 
+    def op_gemvs(self, op: str) -> list[tuple[Num, Num]]:
+        """(outputs, inputs) of each GEMV one token runs through an operator's weights, one layer
+        (Q, K and V as one GEMV; gate and up as one, then down)."""
+        d, h = self.head_dim, self.hidden_size
+        return {
+            "qkv_proj": [((self.n_q_heads + 2 * self.n_kv_heads) * d, h)],
+            "o_proj": [(h, self.n_q_heads * d)],
+            "ffn": [(2 * self.intermediate_size, h), (h, self.intermediate_size)],
+            "lm_head": [(self.vocab_size, h)],
+        }[op]
+
     @property
     def weight_bytes(self) -> Num:
         """All weights resident on the device running the projections (embedding table excluded)."""

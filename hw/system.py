@@ -33,6 +33,7 @@ INT_MAC_AREA_FACTOR = 126 / 50
 """Adding INT32 MACs grows PE logic area from 50 % to 126 % of the FP16-only design (AQPIM, citing
 prior work; docs/sources.md [aqpim])."""
 SOFTMAX_SITES = ("buffer_die", "gpu")
+GEMV_KERNELS = ("stream", "register_tiles")
 PCIE_LANE_BYTES_PER_S = {3: 0.985e9, 4: 1.969e9, 5: 3.938e9, 6: 7.563e9}
 """One PCIe lane, one direction, after line coding (PCI-SIG: 8, 16, 32 GT/s with 128b/130b; 64 GT/s
 PAM4 with FLIT)."""
@@ -130,6 +131,46 @@ class Timings:
     t_wr_cycles: Num = cycles("tWR: write recovery", ge=0)
     t_refi_cycles: Num = cycles("tREFI: refresh interval")
     t_rfc_cycles: Num = cycles("tRFC: one refresh", ge=0)
+    # Bus turnarounds and activation limits; the defaults leave each out (0, or the value it refines).
+    burst_cycles: Num = cycles(
+        "data-bus cycles of one column burst (BL/2)", default=None, default_doc="t_ccd_s_cycles"
+    )
+    rl_cycles: Num = cycles("RL: read command to data", ge=0, default=0.0)
+    wl_cycles: Num = cycles("WL: write command to data", ge=0, default=0.0)
+    t_rcd_wr_cycles: Num = cycles("tRCDWR: activate to write", default=None, default_doc="t_rcd_cycles")
+    t_wtr_l_cycles: Num = cycles("tWTR_L: end of write data to a read, same bank group", ge=0, default=0.0)
+    t_rtrs_cycles: Num = cycles("tRTRS: data-bus turnaround between read and write bursts", ge=0, default=0.0)
+    t_rrd_s_cycles: Num = cycles("tRRD_S: activate to activate, different bank groups", ge=0, default=0.0)
+    t_faw_cycles: Num = cycles(
+        "tFAW: window holding at most four activates of a pseudo-channel", ge=0, default=0.0
+    )
+
+    @classmethod
+    def derive(cls, kw: dict[str, Any], path: str) -> dict[str, Any]:
+        """burst_cycles defaults to tCCD_S (one burst per column slot), t_rcd_wr_cycles to tRCD."""
+        return {"burst_cycles": kw["t_ccd_s_cycles"], "t_rcd_wr_cycles": kw["t_rcd_cycles"]} | kw
+
+    @property
+    def read_to_precharge(self) -> Num:
+        """Cycles from a read to its bank's precharge: BL/2 + max(tRTP, tCCD_L) - tCCD_L (JEDEC's
+        read-to-precharge as DRAMSim2 and PIMSimulator compute it)."""
+        return self.burst_cycles + np.maximum(self.t_rtp_cycles, self.t_ccd_l_cycles) - self.t_ccd_l_cycles
+
+    @property
+    def write_to_precharge(self) -> Num:
+        """Cycles from a write to its bank's precharge: WL + BL/2 + tWR."""
+        return self.wl_cycles + self.burst_cycles + self.t_wr_cycles
+
+    @property
+    def read_to_write(self) -> Num:
+        """Cycles from a read to a write on the same data bus: RL + BL/2 + tRTRS - WL, at least a burst."""
+        turnaround = self.rl_cycles + self.burst_cycles + self.t_rtrs_cycles - self.wl_cycles
+        return np.maximum(turnaround, self.burst_cycles)
+
+    @property
+    def write_to_read(self) -> Num:
+        """Cycles from a write to a read in the same bank group: WL + BL/2 + tWTR_L."""
+        return self.wl_cycles + self.burst_cycles + self.t_wtr_l_cycles
 
     def check(self, path: str) -> None:
         # tRC = tRAS + tRP; published presets round to cycles and lose up to one (AttAcc! HBM3: 63 < 45 + 19).
@@ -209,6 +250,16 @@ class Pe:
         le=4096,
         default=1.0,
     )
+    input_registers: Num = count(
+        "column-wide registers holding a GEMV's inputs (gemv_kernel register_tiles: Samsung's GRF_A)",
+        le=4096,
+        default=8.0,
+    )
+    output_registers: Num = count(
+        "column-wide registers accumulating a GEMV's outputs (gemv_kernel register_tiles: GRF_B)",
+        le=4096,
+        default=8.0,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,6 +310,12 @@ class Pim:
         PLACEMENTS,
         default=None,
         default_doc="attention_pe",
+    )
+    gemv_kernel: str = choice(
+        "how a PIM GEMV is issued: stream the weights past inputs held in the PE buffer, or Samsung "
+        "HBM2-PIM's register tiles (inputs written into PE registers per tile, mode switches, write-back)",
+        GEMV_KERNELS,
+        default="stream",
     )
     softmax_on: str = choice("where softmax runs", SOFTMAX_SITES)
     softmax_ops_per_score: Num = number(
@@ -332,6 +389,13 @@ class Pim:
                 raise SpecError(f"{path}.{key}", getattr(self, key), f"the device has PEs only at {where}")
         if self.softmax_on == "buffer_die" and "buffer_die" not in self.pe:
             raise SpecError(f"{path}.softmax_on", self.softmax_on, f"the device has PEs only at {where}")
+        two_bank_pcus = self.gemv_pe == "bank" and not np.any(self.pe[self.gemv_pe].banks_per_pe != 2)
+        if self.gemv_kernel == "register_tiles" and not two_bank_pcus:
+            raise SpecError(
+                f"{path}.gemv_kernel",
+                self.gemv_kernel,
+                "needs bank PEs of two banks each (gemv_pe: bank, banks_per_pe: 2)",
+            )
         for placement, pe in self.pe.items():
             require(
                 pe.banks_per_pe <= self.banks_per_pch,

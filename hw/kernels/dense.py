@@ -7,9 +7,10 @@ import numpy as np
 from hw import dram
 from hw.energy import PJ, combine, move_energy, ops_energy, read_energy, scale
 from hw.fields import Num
+from hw.kernels.register_gemv import register_gemv
 from hw.kernels.step import Step, per_bank
 from hw.kernels.xbar import xbar_projection
-from hw.roofline import KernelCost, limit, where_bound
+from hw.roofline import BOUND, KernelCost, limit, where_bound
 from hw.system import Pe, Pim
 
 FP16_BYTES = 2
@@ -45,6 +46,8 @@ def pim_gemv(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelC
     """
     pim = step.pim
     pe = pim.pes[pim.gemv_pe]
+    if pim.gemv_kernel == "register_tiles":
+        return register_tiled(step, op, layers)
     weight_bytes = params_per_layer * step.model.op_weight_bits[op] / 8
     passes = gemv_input_passes(step, pe, op)
     st = dram.stream(pim, pe, per_bank(weight_bytes * passes, pim.banks))
@@ -60,6 +63,18 @@ def pim_gemv(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelC
     )
     bound = where_bound(broadcast_s > seconds, "internal_bw", bound)
     return KernelCost.of(layers * (seconds + broadcast_s), scale(energy, layers), bound, "pim")
+
+
+def register_tiled(step: Step, op: str, layers: Num) -> KernelCost:
+    """Each GEMV of the operator issued as Samsung HBM2-PIM's register tiles (`register_gemv`), one
+    kernel call after another; bound `activation` (the tiles' turnarounds and row switches)."""
+    pim = step.pim
+    pe = pim.pes[pim.gemv_pe]
+    bits = step.model.op_weight_bits[op]
+    calls = [register_gemv(pim, pe, out, inp, bits, step.batch) for out, inp in step.model.op_gemvs(op)]
+    seconds = sum((c.seconds for c in calls), start=0.0)
+    energy = combine(*(c.energy for c in calls))
+    return KernelCost.of(layers * seconds, scale(energy, layers), BOUND["activation"], "pim")
 
 
 def gemv_fixed_moves_s(pim: Pim, pe: Pe, broadcast_bytes: Num) -> Num:

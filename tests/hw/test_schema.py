@@ -68,7 +68,7 @@ def test_a_section_prints_only_its_keys(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "hw.pim.timings (conf/hw)"
     keys = [line.split()[0] for line in lines[2:]]
-    assert keys[0] == "hw.pim.timings" and len(keys) == 12
+    assert keys[0] == "hw.pim.timings" and len(keys) == 20
     assert all(k.startswith("hw.pim.timings") for k in keys)
     assert "tck_s" in lines[3] and ">= 1e-11, <= 1e-06" in lines[3]
 
@@ -76,7 +76,7 @@ def test_a_section_prints_only_its_keys(capsys):
 def test_a_pe_placement_selects_the_pe_keys(capsys):
     assert schema.main(["hw.pim.pe.buffer_die"]) == 0
     keys = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:]]
-    assert len(keys) == 12 and all(k.startswith("hw.pim.pe.<bank|bank_group|buffer_die>.") for k in keys)
+    assert len(keys) == 14 and all(k.startswith("hw.pim.pe.<bank|bank_group|buffer_die>.") for k in keys)
     assert schema.main(["hw.pim.pe.bank_die"]) == 2
 
 
