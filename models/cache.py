@@ -19,7 +19,8 @@ from .formats import KvFormat
 from .result import Accuracy
 from .spec import ProxySpec
 
-CACHE_VERSION = 1  # bump when the numbers a key produces change
+CACHE_VERSION = 2  # bump when the numbers a key produces change (2: records carry the metric's unit and
+# direction from models.spec.METRICS)
 
 
 def result_key(fmt: KvFormat, proxy: ProxySpec) -> str:

@@ -16,8 +16,8 @@ from spec.algo import parse_algo
 from .cache import cached
 from .checks import check_machine
 from .formats import KvFormat, format_for
-from .result import Accuracy
-from .spec import parse_proxy
+from .result import Accuracy, ModeResult
+from .spec import METRICS, ProxySpec, metric_value, parse_proxy
 
 
 def _parse(algo_cfg: dict[str, Any], proxy_cfg: dict[str, Any]) -> KvFormat:
@@ -32,23 +32,28 @@ def validate(algo_cfg: dict[str, Any], proxy_cfg: dict[str, Any]) -> None:
     _parse(algo_cfg, proxy_cfg)
 
 
-def _metric_value(name: str, metrics: dict[str, float]) -> float:
-    return -metrics[name[4:]] if name.startswith("neg_") else metrics[name]
+def _run_mode(fmt: KvFormat, proxy: ProxySpec) -> ModeResult:
+    """The scoring mode's metrics; each mode's module is imported only when it runs."""
+    if proxy.mode == "full":
+        from .full import score_full
+
+        return score_full(fmt, proxy)
+    if proxy.mode == "retrieval":
+        from .retrieval import score_retrieval
+
+        return score_retrieval(fmt, proxy)
+    from .quick import score_quick
+
+    return score_quick(fmt, proxy)
 
 
 def _compute(fmt: KvFormat) -> Accuracy:
     proxy = fmt.proxy
     torch.manual_seed(proxy.seed)
-    if proxy.mode == "full":
-        from .full import score_full
-
-        res = score_full(fmt, proxy)
-    else:
-        from .quick import score_quick
-
-        res = score_quick(fmt, proxy)
-    return Accuracy(proxy.metric, _metric_value(proxy.metric, res.metrics), True, res.metrics,
-                    res.refreshes, proxy.mode)
+    res = _run_mode(fmt, proxy)
+    metric = METRICS[proxy.metric]
+    return Accuracy(proxy.metric, metric_value(proxy.metric, res.metrics), metric.higher_is_better,
+                    res.metrics, res.refreshes, proxy.mode, metric.unit)
 
 
 def score(algo_cfg: dict[str, Any], proxy_cfg: dict[str, Any]) -> Accuracy:

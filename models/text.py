@@ -32,6 +32,17 @@ DEFAULT_CORPUS = "lee_background.cor"  # Lee et al. news corpus, ~60K words, shi
 KNOWN_TOKEN_COUNTS = {(DEFAULT_GGUF, 98362432, DEFAULT_CORPUS, 360082): 75680}
 """(model file, its bytes, corpus file, its bytes) -> tokens: the shipped model on the shipped corpus,
 so validating the default text needs no tokenizer (a test re-counts it)."""
+KNOWN_ARTICLE_TOKENS = {(DEFAULT_GGUF, 98362432, DEFAULT_WIKI, 1695871): (
+    15111, 10162, 3934, 2550, 19719, 9086, 21028, 15811, 2856, 10996, 8327, 646, 567, 1855, 8589, 9057,
+    708, 2394, 15646, 6490, 9722, 2270, 10121, 757, 907, 10953, 482, 6704, 19682, 12788, 4048, 9828,
+    8019, 1839, 1683, 8860, 16114, 18099, 10562, 6503, 968, 1671, 7066, 8588, 10287, 4631, 376, 955,
+    1485, 2421, 4494, 5161, 7122, 1618, 2496, 320, 9355, 10378, 5359, 2518, 18565, 7396, 2412, 8531,
+    539, 6418, 5055, 1421, 4685, 2673, 3633, 593, 11414, 5505, 8719, 95, 482, 6536, 13347, 11512,
+    3757, 1849, 4289, 848, 3663, 2571, 5662, 3501, 13397, 1750, 4434, 14241, 14705, 19181, 3805, 147,
+    17814, 3805, 6469, 11986, 802, 9026, 458, 22974, 1646, 15420,
+)}
+"""The same for the shipped wiki dump: tokens of each article in dump order (sum 720,473), so validating
+the default text (wiki) reads no dump and writes nothing (tests/models/test_spec.py re-counts them)."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +108,7 @@ def corpus_tokens(spec: ProxySpec) -> int:
     """Tokens of the corpus under the model's tokenizer: known, cached on disk, or counted once."""
     model, corpus = model_path(spec), corpus_path(spec)
     assert model is not None, "validated before: an hf model has a path"
-    size = corpus.stat().st_size
-    known = (model.name, model.stat().st_size if model.is_file() else -1, corpus.name, size)
+    known = _known_key(model, corpus)
     if spec.model.source == "gguf" and known in KNOWN_TOKEN_COUNTS:
         return KNOWN_TOKEN_COUNTS[known]
     return _counted(Path(spec.cache_dir) / "corpus", _ident(spec), spec.model.source, model, corpus, False)[0]
@@ -109,8 +119,16 @@ def article_tokens(spec: ProxySpec) -> tuple[int, ...]:
     tokenizer load (~10 s CPU) plus parsing and tokenizing the dump (~7 s CPU for the default)."""
     model, corpus = model_path(spec), corpus_path(spec)
     assert model is not None, "validated before: an hf model has a path"
+    known = _known_key(model, corpus)
+    if spec.model.source == "gguf" and known in KNOWN_ARTICLE_TOKENS:
+        return KNOWN_ARTICLE_TOKENS[known]
     root = Path(spec.cache_dir) / "corpus"
     return _counted(root, _ident(spec, "articles"), spec.model.source, model, corpus, True)
+
+
+def _known_key(model: Path, corpus: Path) -> tuple[str, int, str, int]:
+    """(model file, its bytes, corpus file, its bytes): the key of the known counts."""
+    return model.name, model.stat().st_size if model.is_file() else -1, corpus.name, corpus.stat().st_size
 
 
 def _ident(spec: ProxySpec, *kind: str) -> str:

@@ -20,9 +20,10 @@ def algo_cfg():
 
 @pytest.fixture(scope="session")
 def tiny_proxy(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Real SmolLM2 on real text, kept small: 2 sequences x 320 tokens, 2 layers."""
+    """Real SmolLM2 on real text, kept small: 2 sequences x 320 tokens of the news text, 2 layers, scored
+    by neg_attn_loss (every setting explicit: the shipped defaults are 4K-token Wikipedia sequences)."""
     cfg = yaml.safe_load((ROOT / "conf" / "proxy" / "quick.yaml").read_text())
     cfg.update(seq_tokens=320, prefill_tokens=256, n_seqs=2, layers=[1, 20], queries_per_seq=16,
-               cache_dir=str(tmp_path_factory.mktemp("pimdse-cache")))
-    cfg["text"] = cfg["text"] | {"calib_seqs": 1}
+               metric="neg_attn_loss", cache_dir=str(tmp_path_factory.mktemp("pimdse-cache")))
+    cfg["text"] = cfg["text"] | {"source": "lee", "calib_seqs": 1}
     return cfg

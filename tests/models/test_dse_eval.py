@@ -16,7 +16,8 @@ def test_dse_eval_reports_the_proxy_score(tiny_proxy: dict, algo_cfg) -> None:
                  f"proxy.prefill_tokens={tiny_proxy['prefill_tokens']}",
                  f"proxy.n_seqs={tiny_proxy['n_seqs']}",
                  f"proxy.layers={tiny_proxy['layers']}".replace(" ", ""),
-                 f"proxy.queries_per_seq={tiny_proxy['queries_per_seq']}", "proxy.text.calib_seqs=1"]
+                 f"proxy.queries_per_seq={tiny_proxy['queries_per_seq']}", "proxy.text.calib_seqs=1",
+                 f"proxy.text.source={tiny_proxy['text']['source']}", f"proxy.metric={tiny_proxy['metric']}"]
     env = os.environ | {"PIMDSE_CACHE_DIR": tiny_proxy["cache_dir"]}
     run = subprocess.run([sys.executable, "-m", "dse.eval", *overrides], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)

@@ -100,7 +100,7 @@ def test_known_token_count_is_the_real_one(tiny_proxy: dict, algo_cfg) -> None:
 def test_another_corpus_is_counted_once_and_checked(tiny_proxy: dict, algo_cfg, tmp_path: Path) -> None:
     text = tmp_path / "short.txt"
     text.write_text("The quick brown fox jumps over the lazy dog. " * 40, encoding="utf-8")  # 401 tokens
-    cfg = tiny_proxy | {"text": {"path": str(text), "calib_seqs": 1}, "seq_tokens": 200,
+    cfg = tiny_proxy | {"text": {"source": "lee", "path": str(text), "calib_seqs": 1}, "seq_tokens": 200,
                         "prefill_tokens": 150, "n_seqs": 1, "cache_dir": str(tmp_path / "cache")}
     models.validate(algo_cfg("fp16"), cfg)
     assert [json.loads(p.read_text())["tokens"] for p in (tmp_path / "cache" / "corpus").iterdir()] == [401]
