@@ -40,6 +40,8 @@ def check_machine(proxy: ProxySpec) -> ModelShape:
     if shape.context_tokens is not None and proxy.seq_tokens > shape.context_tokens:
         raise SpecError("proxy.seq_tokens", proxy.seq_tokens,
                         f"must be <= {shape.context_tokens}: the model's native context")
+    if proxy.mode == "retrieval":
+        check_retrieval_lengths(proxy, shape)
     check_cache_dir(proxy.cache_dir)  # before the corpus: an unknown corpus's token count is cached there
     check_corpus(proxy)
     return shape
@@ -77,6 +79,14 @@ def _hf_shape(path: Path | None) -> ModelShape:
     context = c.get("max_position_embeddings")
     return ModelShape(int(c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"]),
                       int(c["num_hidden_layers"]), None if context is None else int(context))
+
+
+def check_retrieval_lengths(proxy: ProxySpec, shape: ModelShape) -> None:
+    """Every retrieval prompt fits the model's native context (checked in retrieval mode only)."""
+    lengths = proxy.retrieval.lengths
+    if shape.context_tokens is not None and lengths[-1] > shape.context_tokens:
+        raise SpecError("proxy.retrieval.lengths", list(lengths),
+                        f"every length must be <= {shape.context_tokens}: the model's native context")
 
 
 def check_device(device: str) -> None:
