@@ -22,6 +22,7 @@ from .spec import ProxySpec
 from .text import check_text_fits, corpus_path, model_path
 
 CONTEXT_KEY = "{arch}.context_length"
+HEAD_DIM_KEY = "{arch}.attention.key_length"  # Gemma: not d_model / heads; absent from Llama GGUFs
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,15 @@ def _gguf_shape(path: Path | None) -> ModelShape:
         raise SpecError("proxy.model.path", str(path), "GGUF file does not exist")
     keys = {"{arch}.embedding_length", "{arch}.attention.head_count", "{arch}.block_count"}
     try:
-        meta = read_metadata(path, keys | {CONTEXT_KEY})
+        meta = read_metadata(path, keys, frozenset({CONTEXT_KEY, HEAD_DIM_KEY}))
     except (ValueError, struct.error, UnicodeDecodeError) as e:
         raise SpecError("proxy.model.path", str(path), f"not a readable GGUF file ({e})") from None
     if keys - meta.keys():
         raise SpecError("proxy.model.path", str(path), f"GGUF file lacks {sorted(keys - meta.keys())}")
     context = meta.get(CONTEXT_KEY)
-    return ModelShape(int(meta["{arch}.embedding_length"]) // int(meta["{arch}.attention.head_count"]),
-                      int(meta["{arch}.block_count"]), None if context is None else int(context))
+    heads = int(meta["{arch}.attention.head_count"])
+    head_dim = int(meta.get(HEAD_DIM_KEY) or int(meta["{arch}.embedding_length"]) // heads)
+    return ModelShape(head_dim, int(meta["{arch}.block_count"]), None if context is None else int(context))
 
 
 def _hf_shape(path: Path | None) -> ModelShape:

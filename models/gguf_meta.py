@@ -41,8 +41,12 @@ def _value(f: BinaryIO, vtype: int) -> Any:
     raise ValueError(f"unknown GGUF value type {vtype}")
 
 
-def read_metadata(path: Path, wanted: set[str]) -> dict[str, Any]:
-    """Values of the `wanted` keys ('{arch}.' is replaced by the file's architecture); stops early."""
+def read_metadata(path: Path, wanted: set[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Values of the `wanted` keys ('{arch}.' is replaced by the file's architecture); stops early.
+
+    `optional` keys are returned when present; once `wanted` is found they are looked for only until
+    the tokenizer's keys begin (llama.cpp writes the model's hyperparameters before its vocabulary, so
+    a missing optional key costs no pass over the ~50K-entry tokenizer arrays)."""
     out: dict[str, Any] = {}
     with path.open("rb") as f:
         if f.read(4) != b"GGUF":
@@ -53,6 +57,8 @@ def read_metadata(path: Path, wanted: set[str]) -> dict[str, Any]:
         arch = None
         for _ in range(n_kv):
             key = _string(f)
+            if key.startswith("tokenizer.") and wanted <= out.keys():
+                break
             val = _value(f, _read(f, "<I"))
             if key == "general.architecture":
                 arch = val
@@ -61,9 +67,9 @@ def read_metadata(path: Path, wanted: set[str]) -> dict[str, Any]:
                 out["{arch}." + key[len(arch) + 1:]] = val
             else:
                 out[key] = val
-            if wanted <= out.keys():
+            if (wanted | optional) <= out.keys():
                 break
-    return {k: out[k] for k in wanted if k in out}
+    return {k: out[k] for k in wanted | optional if k in out}
 
 
 @dataclass(frozen=True)

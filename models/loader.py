@@ -1,4 +1,8 @@
-"""Load Llama-architecture weights and a tokenizer, offline, from a GGUF file or a local HF directory."""
+"""Load model weights and a tokenizer, offline, from a GGUF file or a local HF directory.
+
+GGUF files are dispatched on general.architecture: llama (`models.llama`) and gemma3 (`models.gemma3`);
+HF directories hold Llama-style models only.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ import numpy as np
 import torch
 
 from .errors import ModelLoadError
-from .gguf_meta import read_index
+from .gemma3 import Gemma3Config, Gemma3LayerWeights, Gemma3Weights
+from .gguf_meta import TensorInfo, read_index
 from .llama import LayerWeights, LlamaConfig, LlamaWeights
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,7 +30,7 @@ SUPPORTED_HF_TYPES = ("llama", "mistral")
 
 @dataclass
 class LoadedModel:
-    weights: LlamaWeights
+    weights: LlamaWeights | Gemma3Weights
     name: str  # identifies the checkpoint in cache keys
     load_tokenizer: Callable[[], Any]  # loaded on first use: only activation capture tokenizes text
 
@@ -51,17 +56,15 @@ def load_gguf(path: Path) -> LoadedModel:
     except (ValueError, struct.error) as e:
         raise ModelLoadError(f"proxy.model.path: {str(path)!r} is not a readable GGUF file ({e})") from e
     arch = meta.get("general.architecture")
-    if arch != "llama":
-        raise ModelLoadError(f"proxy.model.path: GGUF architecture {arch!r} is not supported (llama only)")
+    if arch not in GGUF_ARCHITECTURES:
+        raise ModelLoadError(f"proxy.model.path: GGUF architecture {arch!r} is not supported "
+                             f"(supported: {', '.join(GGUF_ARCHITECTURES)})")
 
     def field(key: str) -> Any:
         if key not in meta:
             raise ModelLoadError(f"proxy.model.path: GGUF file lacks metadata {key!r}")
         return meta[key]
 
-    n_heads = int(field("llama.attention.head_count"))
-    n_kv = int(field("llama.attention.head_count_kv"))
-    d_model = int(field("llama.embedding_length"))
     raw = np.memmap(path, dtype=np.uint8, mode="r")
 
     def get(name: str) -> torch.Tensor:
@@ -73,6 +76,28 @@ def load_gguf(path: Path) -> LoadedModel:
         rows = data.reshape(-1, info.dims[0] // block * type_size)
         a = gguf.quants.dequantize(rows, qtype)
         return torch.from_numpy(np.array(a, dtype=np.float32).reshape(tuple(reversed(info.dims))))
+
+    build = _llama_gguf_weights if arch == "llama" else _gemma3_gguf_weights
+    weights = build(field, get, tensors)
+    name = f"gguf:{path.name}:{path.stat().st_size}"
+    return LoadedModel(weights, name, lambda: load_tokenizer("gguf", path))
+
+
+GGUF_ARCHITECTURES = ("llama", "gemma3")
+GEMMA3_GLOBAL_EVERY = 6
+"""Every 6th Gemma 3 layer (5, 11, ...) attends globally, the others over a sliding window; the GGUF
+does not store the pattern (llama.cpp's loader and transformers' Gemma3TextConfig both fix it at 6)."""
+GEMMA3_LOCAL_ROPE_BASE = 10_000.0
+"""RoPE base of the sliding-window layers (rope_local_base_freq; rope.freq_base is the global layers')."""
+
+FieldFn = Callable[[str], Any]
+TensorFn = Callable[[str], torch.Tensor]
+
+
+def _llama_gguf_weights(field: FieldFn, get: TensorFn, tensors: dict[str, TensorInfo]) -> LlamaWeights:
+    n_heads = int(field("llama.attention.head_count"))
+    n_kv = int(field("llama.attention.head_count_kv"))
+    d_model = int(field("llama.embedding_length"))
 
     def qk(name: str, heads: int) -> torch.Tensor:
         return torch.from_numpy(_unpermute_gguf_qk(get(name).numpy(), heads))
@@ -95,10 +120,39 @@ def load_gguf(path: Path) -> LoadedModel:
         ))
     embed = get("token_embd.weight")
     head = get("output.weight") if "output.weight" in tensors else embed
-    weights = LlamaWeights(cfg, embed, layers, get("output_norm.weight"), head)
+    return LlamaWeights(cfg, embed, layers, get("output_norm.weight"), head)
 
-    name = f"gguf:{path.name}:{path.stat().st_size}"
-    return LoadedModel(weights, name, lambda: load_tokenizer("gguf", path))
+
+def _gemma3_gguf_weights(field: FieldFn, get: TensorFn, tensors: dict[str, TensorInfo]) -> Gemma3Weights:
+    """Gemma 3 from llama.cpp's GGUF: Q/K rows are not permuted (Gemma's RoPE is rotate-half in
+    llama.cpp too) and norm weights are stored as 1 + w (the factor `rms_norm` multiplies by)."""
+    if "output.weight" in tensors:
+        raise ModelLoadError("proxy.model.path: a Gemma 3 GGUF with an untied output head is not supported")
+    n_layers = int(field("gemma3.block_count"))
+    head_dim = int(field("gemma3.attention.key_length"))
+    cfg = Gemma3Config(
+        n_layers=n_layers, d_model=int(field("gemma3.embedding_length")),
+        n_heads=int(field("gemma3.attention.head_count")),
+        n_kv_heads=int(field("gemma3.attention.head_count_kv")),
+        head_dim=head_dim, ffn_dim=int(field("gemma3.feed_forward_length")),
+        vocab_size=tensors["token_embd.weight"].dims[1], rope_theta=float(field("gemma3.rope.freq_base")),
+        rope_theta_local=GEMMA3_LOCAL_ROPE_BASE, sliding_window=int(field("gemma3.attention.sliding_window")),
+        global_layers=tuple(i for i in range(n_layers) if (i + 1) % GEMMA3_GLOBAL_EVERY == 0),
+        # query_pre_attn_scalar is not in the GGUF: the head dim for Gemma 3 (but 27B), as llama.cpp uses
+        attn_scale=head_dim ** -0.5, norm_eps=float(field("gemma3.attention.layer_norm_rms_epsilon")),
+    )
+    layers = []
+    for i in range(n_layers):
+        b = f"blk.{i}."
+        layers.append(Gemma3LayerWeights(
+            attn_norm=get(b + "attn_norm.weight"), wq=get(b + "attn_q.weight"), wk=get(b + "attn_k.weight"),
+            wv=get(b + "attn_v.weight"), q_norm=get(b + "attn_q_norm.weight"),
+            k_norm=get(b + "attn_k_norm.weight"), wo=get(b + "attn_output.weight"),
+            post_attn_norm=get(b + "post_attention_norm.weight"), ffn_norm=get(b + "ffn_norm.weight"),
+            w_gate=get(b + "ffn_gate.weight"), w_up=get(b + "ffn_up.weight"),
+            w_down=get(b + "ffn_down.weight"), post_ffn_norm=get(b + "post_ffw_norm.weight"),
+        ))
+    return Gemma3Weights(cfg, get("token_embd.weight"), layers, get("output_norm.weight"))
 
 
 @cache
