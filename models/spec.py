@@ -117,8 +117,8 @@ class RetrievalSpec:
     depth, keys), `prompts_per_cell` prompts each (models/retrieval.py)."""
 
     lengths: tuple[int, ...] = integers(
-        "tokens of each prompt: haystack, needles, question and the teacher-forced answer "
-        f"(>= {MIN_RETRIEVAL_TOKENS}, <= the model's native context)", ge=MIN_RETRIEVAL_TOKENS,
+        "tokens of each prompt (instruction, haystack, needles, question; the teacher-forced answer "
+        f"follows), >= {MIN_RETRIEVAL_TOKENS}, <= the model's native context", ge=MIN_RETRIEVAL_TOKENS,
         le=MAX_TOKENS, default=(2048, 4096, 8192))
     depths_pct: tuple[int, ...] = integers("where the needle sits in the haystack: % of its tokens before it",
                                            ge=0, le=100, default=(10, 50, 90))
