@@ -39,9 +39,15 @@ def cmd_s(pim: Pim, pe: Pe) -> Num:
 
 
 def refresh_factor(pim: Pim) -> Num:
-    """Stretch of busy time by all-bank refresh: each tREFI loses tRFC (1 when refresh is off)."""
+    """Stretch of busy time by refresh (1 when refresh is off). All-bank: each tREFI loses tRFC.
+    Per-bank: each tREFIpb one bank of the pseudo-channel is refreshed for tRFCpb, and an all-bank
+    PIM command needs every bank, so lockstep PEs lose tRFCpb each tREFIpb."""
+    if not pim.refresh:
+        return 1.0
     t = pim.timings
-    return 1.0 / (1.0 - t.t_rfc_cycles / t.t_refi_cycles) if pim.refresh else 1.0
+    if pim.refresh_mode == "per_bank":
+        return 1.0 / (1.0 - t.t_rfc_pb_cycles / t.t_refi_pb_cycles)
+    return 1.0 / (1.0 - t.t_rfc_cycles / t.t_refi_cycles)
 
 
 def stream(pim: Pim, pe: Pe, bytes_per_bank: Num, *, write: bool = False) -> StreamTime:
@@ -52,7 +58,8 @@ def stream(pim: Pim, pe: Pe, bytes_per_bank: Num, *, write: bool = False) -> Str
     last column, which waits no interval (tRCD + (columns - 1) intervals + tRTP, as nRTPL after the
     last MAC in AttAcc!'s HBM3-PIM spec), the row cycle bounded by tRAS + tRP; with interleaving the
     PE reads one bank while the others activate, so a round is the longer of the PE's column time
-    and one bank's own row cycle (>= tRC), plus one exposed tRCD.
+    and one bank's own row cycle (>= tRC), plus one exposed tRCD, and no shorter than the
+    pseudo-channel's activates allow (one per tRRD_S, four per tFAW).
     Writes wait the write recovery tWR before precharging instead of the read-to-precharge tRTP.
     """
     t = pim.timings
@@ -66,7 +73,10 @@ def stream(pim: Pim, pe: Pe, bytes_per_bank: Num, *, write: bool = False) -> Str
     t_rtp = (t.t_wr_cycles if write else t.t_rtp_cycles) * tck
     if pe.row_interleave:
         own_cycles = np.maximum(cols * t_col + rows * (t_rcd + t_rtp + t_rp), rows * (t.t_rc_cycles * tck))
-        total = np.maximum(column_s, own_cycles) + np.minimum(rows, 1.0) * t_rcd
+        # Every bank of the pseudo-channel opens its rows with its own activate: at most one per
+        # tRRD_S and four per tFAW (all-bank activates of lockstep PEs are one command and exempt).
+        activates = rows * pim.banks_per_pch * np.maximum(t.t_rrd_s_cycles, t.t_faw_cycles / 4) * tck
+        total = np.maximum(np.maximum(column_s, own_cycles), activates) + np.minimum(rows, 1.0) * t_rcd
     else:
         last_column_wait = rows * t_col
         opened = rows * (t_rcd + t_rtp) + column_s - last_column_wait

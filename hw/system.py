@@ -34,6 +34,7 @@ INT_MAC_AREA_FACTOR = 126 / 50
 prior work; docs/sources.md [aqpim])."""
 SOFTMAX_SITES = ("buffer_die", "gpu")
 GEMV_KERNELS = ("stream", "register_tiles")
+REFRESH_MODES = ("all_bank", "per_bank")
 PCIE_LANE_BYTES_PER_S = {3: 0.985e9, 4: 1.969e9, 5: 3.938e9, 6: 7.563e9}
 """One PCIe lane, one direction, after line coding (PCI-SIG: 8, 16, 32 GT/s with 128b/130b; 64 GT/s
 PAM4 with FLIT)."""
@@ -144,11 +145,19 @@ class Timings:
     t_faw_cycles: Num = cycles(
         "tFAW: window holding at most four activates of a pseudo-channel", ge=0, default=0.0
     )
+    t_refi_pb_cycles: Num = cycles(
+        "tREFIpb: interval between per-bank refreshes of one pseudo-channel (refresh_mode: per_bank)",
+        default=None,
+        default_doc="t_refi_cycles",
+    )
+    t_rfc_pb_cycles: Num = cycles("tRFCpb: one per-bank refresh", ge=0, default=0.0)
 
     @classmethod
     def derive(cls, kw: dict[str, Any], path: str) -> dict[str, Any]:
-        """burst_cycles defaults to tCCD_S (one burst per column slot), t_rcd_wr_cycles to tRCD."""
-        return {"burst_cycles": kw["t_ccd_s_cycles"], "t_rcd_wr_cycles": kw["t_rcd_cycles"]} | kw
+        """burst_cycles defaults to tCCD_S (one burst per column slot), t_rcd_wr_cycles to tRCD,
+        t_refi_pb_cycles to tREFI."""
+        derived = {"burst_cycles": kw["t_ccd_s_cycles"], "t_rcd_wr_cycles": kw["t_rcd_cycles"]}
+        return derived | {"t_refi_pb_cycles": kw["t_refi_cycles"]} | kw
 
     @property
     def read_to_precharge(self) -> Num:
@@ -368,7 +377,13 @@ class Pim:
         default=None,
         default_doc="no cap",
     )
-    refresh: bool = flag("all-bank refresh stretches busy time by tREFI / (tREFI - tRFC)", default=True)
+    refresh: bool = flag("refresh stretches busy time (refresh_mode says how)", default=True)
+    refresh_mode: str = choice(
+        "all_bank: every tREFI all banks stop for tRFC; per_bank: every tREFIpb one bank stops for "
+        "tRFCpb, which stalls lockstep all-bank PIM commands too",
+        REFRESH_MODES,
+        default="all_bank",
+    )
     energy: PimEnergy = section("energy per bit along each data path", PimEnergy)
     link: Link = section("GPU <-> PIM link (q/k/v in, outputs back)", Link)
 
@@ -389,6 +404,14 @@ class Pim:
                 raise SpecError(f"{path}.{key}", getattr(self, key), f"the device has PEs only at {where}")
         if self.softmax_on == "buffer_die" and "buffer_die" not in self.pe:
             raise SpecError(f"{path}.softmax_on", self.softmax_on, f"the device has PEs only at {where}")
+        t = self.timings
+        if self.refresh and self.refresh_mode == "per_bank":
+            require(
+                t.t_refi_pb_cycles > t.t_rfc_pb_cycles,
+                f"{path}.timings.t_refi_pb_cycles",
+                t.t_refi_pb_cycles,
+                "must be > t_rfc_pb_cycles (per-bank refreshes would stall all-bank PIM commands for good)",
+            )
         two_bank_pcus = self.gemv_pe == "bank" and not np.any(self.pe[self.gemv_pe].banks_per_pe != 2)
         if self.gemv_kernel == "register_tiles" and not two_bank_pcus:
             raise SpecError(

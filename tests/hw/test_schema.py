@@ -68,7 +68,7 @@ def test_a_section_prints_only_its_keys(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "hw.pim.timings (conf/hw)"
     keys = [line.split()[0] for line in lines[2:]]
-    assert keys[0] == "hw.pim.timings" and len(keys) == 20
+    assert keys[0] == "hw.pim.timings" and len(keys) == 22
     assert all(k.startswith("hw.pim.timings") for k in keys)
     assert "tck_s" in lines[3] and ">= 1e-11, <= 1e-06" in lines[3]
 
