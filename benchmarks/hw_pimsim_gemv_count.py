@@ -198,10 +198,13 @@ class Controller:
             other.next_wr = max(other.next_wr, now + (ccd if x.write else rd2wr))
 
 
-def model_cycles(rows: int, cols: int, pchs: int, batch: int, refresh: bool = True) -> float:
-    """hw's GEMV (register_tiles) on hbm2_pim_pimsim shrunk to `pchs` pseudo-channels, in tCK."""
+def model_cycles(
+    rows: int, cols: int, pchs: int, batch: int, refresh: bool = True, kernel: str = "register_tiles"
+) -> float:
+    """hw's GEMV (`kernel`) on hbm2_pim_pimsim shrunk to `pchs` pseudo-channels, in tCK."""
     cfg = load("hw", "hbm2_pim_pimsim")
-    cfg["pim"] |= {"stacks": max(1, pchs // 16), "channels_per_stack": min(8, pchs // 2), "refresh": refresh}
+    shape = {"stacks": max(1, pchs // 16), "channels_per_stack": min(8, pchs // 2)}
+    cfg["pim"] |= shape | {"refresh": refresh, "gemv_kernel": kernel}
     cfg["mapping"] = isolated_mapping(lm_head="pim")
     model = load("model", "llama2_7b") | {
         "n_layers": 1,
@@ -227,14 +230,14 @@ def main() -> None:
     parser.add_argument("--no-refresh", action="store_true")
     args = parser.parse_args()
     cases = [(args.rows, args.cols, args.pchs)] if args.rows else GRID
-    print("| rows x cols | pCHs | stacks | counted cycles | model cycles | model / count |")
-    print("|---|---|---|---|---|---|")
+    print("| rows x cols | pCHs | stacks | counted | model | model / count | streamed / count |")
+    print("|---|---|---|---|---|---|---|")
     for rows, cols, pchs in cases:
         counted = Controller().run(kernel(rows, cols, pchs, args.batch), refresh=not args.no_refresh)
         model = model_cycles(rows, cols, pchs, args.batch, refresh=not args.no_refresh)
-        print(
-            f"| {rows} x {cols} | {pchs} | {pchs // 16} | {counted} | {model:.0f} | {model / counted:.3f} |"
-        )
+        streamed = model_cycles(rows, cols, pchs, args.batch, refresh=not args.no_refresh, kernel="stream")
+        ratios = f"{model / counted:.3f} | {streamed / counted:.3f}"
+        print(f"| {rows} x {cols} | {pchs} | {pchs // 16} | {counted} | {model:.0f} | {ratios} |")
 
 
 if __name__ == "__main__":
