@@ -21,7 +21,7 @@ from filelock import FileLock
 from safetensors.torch import load_file, save_file
 
 from .errors import ActivationError
-from .llama import forward
+from .forward import forward
 from .runtime import get_model
 from .spec import ProxySpec
 from .text import corpus_path, make_splits

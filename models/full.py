@@ -22,7 +22,8 @@ from .attention import compressed_attention
 from .calibration import Calibration
 from .capture import CaptureKey, load_capture
 from .formats import KvBatch, KvFormat
-from .llama import LlamaWeights, forward, logits
+from .forward import forward, logits
+from .llama import LlamaWeights
 from .longrange import POSITION_CHUNK, LongRangeRule, long_range
 from .result import ModeResult
 from .runtime import get_model

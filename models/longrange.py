@@ -22,7 +22,8 @@ import torch
 from filelock import FileLock
 from safetensors.torch import load_file, save_file
 
-from .llama import LlamaWeights, forward, logits
+from .forward import forward, logits
+from .llama import LlamaWeights
 
 POSITION_CHUNK = 1024
 """Positions whose vocab-sized logits are held at once: ~0.2 GB per fp32 [1024, 49152] tensor for
