@@ -60,6 +60,10 @@ class LlamaWeights:
 
 # attend(layer, q [B,H,T,d], k [B,G,L,d], v [B,G,L,d], q_pos [T]) -> [B,H,T,d]
 AttendFn = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+# project(layer, name, x [..., in], w [out, in]) -> x @ w.T [..., out]; name is one of PROJECTIONS
+ProjectFn = Callable[[int, str, torch.Tensor, torch.Tensor], torch.Tensor]
+PROJECTIONS = ("q", "k", "v", "o", "gate", "up", "down")
+"""The projection layers a block runs through `project` (the LM head is `logits`, outside `forward`)."""
 
 
 def rms_norm(x: torch.Tensor, w: torch.Tensor, eps: float) -> torch.Tensor:
@@ -94,14 +98,20 @@ def _exact(layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_pos:
     return exact_attention(q, k, v, q_pos)
 
 
+def exact_project(layer: int, name: str, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The projection as the model defines it: x @ w.T."""
+    return x @ w.T
+
+
 def project_qkv(
-    lw: LayerWeights, cfg: LlamaConfig, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
+    lw: LayerWeights, cfg: LlamaConfig, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+    layer: int = 0, project: ProjectFn = exact_project,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Normed input x [B,T,D] -> post-RoPE q [B,H,T,d], post-RoPE k [B,G,T,d], v [B,G,T,d]."""
     b, t, _ = x.shape
-    q = (x @ lw.wq.T).view(b, t, cfg.n_heads, cfg.head_dim).transpose(1, 2)
-    k = (x @ lw.wk.T).view(b, t, cfg.n_kv_heads, cfg.head_dim).transpose(1, 2)
-    v = (x @ lw.wv.T).view(b, t, cfg.n_kv_heads, cfg.head_dim).transpose(1, 2)
+    q = project(layer, "q", x, lw.wq).view(b, t, cfg.n_heads, cfg.head_dim).transpose(1, 2)
+    k = project(layer, "k", x, lw.wk).view(b, t, cfg.n_kv_heads, cfg.head_dim).transpose(1, 2)
+    v = project(layer, "v", x, lw.wv).view(b, t, cfg.n_kv_heads, cfg.head_dim).transpose(1, 2)
     return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
 
 
@@ -112,10 +122,13 @@ def forward(
     past: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
     attend: AttendFn = _exact,
     on_qkv: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], None] | None = None,
+    project: ProjectFn = exact_project,
 ) -> torch.Tensor:
     """Run ids [B,T] that follow `past` (per layer (k, v) [B,G,P,d]); returns final normed hidden [B,T,D].
 
     on_qkv(layer, q, k, v) sees the new tokens' post-RoPE q/k and v (for capture).
+    project(layer, name, x, w) computes every projection of PROJECTIONS (an emulated datapath, e.g.
+    `models.analog`, replaces the exact matmul).
     """
     cfg = w.config
     p0 = 0 if past is None else past[0][0].shape[2]
@@ -123,16 +136,17 @@ def forward(
     cos, sin = rope_cos_sin(pos, cfg.head_dim, cfg.rope_theta)
     h = w.embed[ids]
     for i, lw in enumerate(w.layers):
-        q, k, v = project_qkv(lw, cfg, rms_norm(h, lw.attn_norm, cfg.norm_eps), cos, sin)
+        q, k, v = project_qkv(lw, cfg, rms_norm(h, lw.attn_norm, cfg.norm_eps), cos, sin, i, project)
         if on_qkv is not None:
             on_qkv(i, q, k, v)
         if past is not None:
             k = torch.cat([past[i][0], k], dim=2)
             v = torch.cat([past[i][1], v], dim=2)
         o = attend(i, q, k, v, pos)
-        h = h + o.transpose(1, 2).reshape(h.shape[0], h.shape[1], -1) @ lw.wo.T
+        h = h + project(i, "o", o.transpose(1, 2).reshape(h.shape[0], h.shape[1], -1), lw.wo)
         x = rms_norm(h, lw.ffn_norm, cfg.norm_eps)
-        h = h + (torch.nn.functional.silu(x @ lw.w_gate.T) * (x @ lw.w_up.T)) @ lw.w_down.T
+        gated = torch.nn.functional.silu(project(i, "gate", x, lw.w_gate)) * project(i, "up", x, lw.w_up)
+        h = h + project(i, "down", gated, lw.w_down)
     return rms_norm(h, w.norm, cfg.norm_eps)
 
 
