@@ -1,6 +1,6 @@
 """A small Gemma-3 forward pass in torch, with the hook interface of `models.llama`.
 
-Gemma 3 (Gemma Team 2025, [gemma3-report]) differs from Llama in: embeddings scaled by sqrt(d_model);
+Gemma 3 (docs/sources.md [gemma3]) differs from Llama in: embeddings scaled by sqrt(d_model);
 RMSNorm on every query and key head (QK-norm) before RoPE; "sandwich" norms (a norm after attention and
 after the FFN, besides the usual pre-norms); a GeGLU FFN with the tanh-approximated GELU; a head dim that
 is not d_model / heads; an attention scale of query_pre_attn_scalar ** -0.5; and two kinds of layer:
