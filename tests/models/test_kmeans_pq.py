@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.kmeans import KMeansConfig, kmeans
+from models.kmeans import KMeansConfig, assign, kmeans
 from models.pq import StreamGeometry, decode, from_subspaces, ip_table_scores, quantize_stream, to_subspaces
 
 
@@ -17,6 +17,49 @@ def test_k_at_least_distinct_reconstructs_exactly(n_distinct: int, extra: int, s
     c = kmeans(x, KMeansConfig(n_distinct + extra, iters=30, seed=seed))
     d = (x[:, :, None, :] - c[:, None, :, :]).abs().amax(-1).amin(-1)  # distance to nearest centroid
     assert d.max().item() < 1e-6
+
+
+def _nearest_float64(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Brute-force nearest centroid in float64, first index on ties (the definition assign implements)."""
+    return (x.double()[:, :, None, :] - c.double()[:, None, :, :]).pow(2).sum(-1).argmin(-1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(s=st.sampled_from([1, 2, 3, 4, 8, 16]), k=st.sampled_from([2, 5, 64, 127, 128, 130, 256, 1024]),
+       n=st.integers(1, 200), seed=st.integers(0, 1000))
+def test_assign_matches_float64_nearest_centroid(s: int, k: int, n: int, seed: int) -> None:
+    # points on the 1/8 grid, centroids on it shifted by 1/32: ||c||^2 - 2 x.c is exact in float32
+    # (few-bit dyadic values), so the kernel must give the float64 brute-force codes, exact ties
+    # (duplicate centroids, equidistant ones) included
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randint(-16, 16, (3, n, s), generator=gen) / 8
+    c = torch.randint(-16, 16, (3, k, s), generator=gen) / 8 + 1 / 32
+    assert torch.equal(assign(x, c), _nearest_float64(x, c))
+
+
+def test_assign_ties_go_to_the_lowest_index() -> None:
+    # K = 256 (the grouped argmin: 32 groups of 8): centroid 200 (at 2000) duplicated at 3, 37 and 255;
+    # 1295 is equidistant from centroids 129 and 130, 1995 from 199 and the four copies at 2000: the
+    # lowest index wins every tie
+    c = torch.arange(256, dtype=torch.float32)[None, :, None].expand(1, 256, 2).clone() * 10
+    c[0, 3] = c[0, 37] = c[0, 255] = c[0, 200]
+    x = torch.tensor([[[2000.0, 2000.0], [1295.0, 1295.0], [1995.0, 1995.0], [-5.0, -5.0]]])
+    assert assign(x, c).tolist() == [[3, 129, 3, 0]]
+    assert assign(x[:, :, :1].contiguous(), c[:, :, :1].contiguous()).tolist() == [[3, 129, 3, 0]]
+    assert assign(x.repeat(1, 1, 4), c.repeat(1, 1, 4)).tolist() == [[3, 129, 3, 0]]  # s = 8: matrix product
+
+
+def test_assign_chunks_over_points_and_problems_alike() -> None:
+    # 1,100 points x 1,024 centroids exceed one distance chunk: the codes are the same computed
+    # whole or one problem and a few points at a time
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(2, 1100, 2, generator=gen)
+    c = torch.randn(2, 1024, 2, generator=gen)
+    whole = assign(x, c)
+    parts = torch.cat([torch.cat([assign(x[b:b + 1, i:i + 7], c[b:b + 1]) for i in range(0, 1100, 7)], 1)
+                       for b in range(2)])
+    assert torch.equal(whole, parts)
+    assert (whole == _nearest_float64(x, c)).float().mean() > 0.999
 
 
 def test_pq_stream_exact_when_codebook_covers_every_vector() -> None:
