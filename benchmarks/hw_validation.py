@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import hw_attacc_bank_count as attacc_count
+
 import hw
 from hw import dram
 from hw.energy import read_pj_per_bit
@@ -225,72 +227,19 @@ def pq_codebook_placement() -> None:
     print()
 
 
-def attacc_trace_cycles(tokens: int, head_dim: int, n_ccdab: int) -> dict[str, float]:
-    """Cycles of one head on one channel as AttAcc!'s bank-level trace generator issues it under its
-    HBM3-PIM timing spec, counted by hand (docs/validation.md section 7), without refresh.
-
-    GEMV: a 1 KiB row per bank is nRCDRD + 32 MAC_AB nCCDAB apart + nRTPL + nRP (the last MAC waits
-    no interval: 19 + 31 n + 8 + 19), L/256 rows a GEMV at d = 128. Movement: the query's WR_GB into
-    bank group 0 at nCCDL (4); the last group of score MV_SB (one per rank and bank group, 8) and of
-    context MV_SB (8) at nBL (2), the others issued under MACs; L/32 MV_GB at nBL while a bank
-    group's run (L/256) is shorter than the 32-request window, else nCCDL. Softmax: the SFM command's
-    data-path slot (nBL)."""
-    cols_per_token = head_dim // 4 // 16
-    rows = tokens * head_dim * 2 // 64 // 1024
-    gemv = 2 * rows * (19 + (1024 // 32 - 1) * n_ccdab + 8 + 19)
-    mv_gb = tokens // 32 * (2 if tokens // 256 < 32 else 4)
-    movement = 4 * cols_per_token * 4 + 8 * 2 + mv_gb + 8 * 2
-    return {"gemv": gemv, "movement": movement, "softmax": 2}
-
-
 def attacc_one_head() -> None:
-    print("## One head on one channel against AttAcc!'s bank-level trace as issued (hand count)")
-    print("| tokens | phase | as-issued cycles | model cycles | model / issued |")
-    print("|---|---|---|---|---|")
-    refresh = 1 / (1 - 455 / 5070)
-    for tokens in (1024, 4096, 16384, 65536):
-        c = point(
-            "attacc_hbm3_bank",
-            "fp16",
-            "llama2_7b",
-            **{
-                "hw.pim.stacks": 1,
-                "hw.pim.channels_per_stack": 1,
-                "hw.mapping": {
-                    "qkv_proj": "none",
-                    "attention": "pim",
-                    "o_proj": "none",
-                    "ffn": "none",
-                    "lm_head": "none",
-                    "overlap": False,
-                    "kv_home": "pim",
-                },
-                "model.n_layers": 1,
-                "model.n_q_heads": 1,
-                "model.n_kv_heads": 1,
-                "workload.context_tokens": tokens,
-            },
-        )
-        tck = 0.769e-9
-        model = {
-            "gemv": (c.kernels["attn_score"].seconds + c.kernels["attn_value"].seconds) / tck,
-            "movement": c.kernels["pim_data_movement"].seconds / tck,
-            "softmax": c.kernels["attn_softmax"].seconds / tck,
-        }
-        trace = {k: v * refresh for k, v in attacc_trace_cycles(tokens, 128, 6).items()}
-        for phase in ("gemv", "movement", "softmax"):
-            row(
-                tokens,
-                phase,
-                f"{trace[phase]:.0f}",
-                f"{model[phase]:.0f}",
-                f"{model[phase] / trace[phase]:.2f}",
-            )
-        total_t, total_m = sum(trace.values()), sum(model.values())
-        row(tokens, "**total**", f"{total_t:.0f}", f"{total_m:.0f}", f"{total_m / total_t:.2f}")
+    """Section 7: AttAcc!'s bank-level attention on one channel, the command-by-command count of
+    benchmarks/hw_attacc_bank_count.py beside the model (refresh in both: the count from cycle 0)."""
+    print("## Attention on one channel against AttAcc!'s bank-level trace as issued (scripted count)")
+    print("| tokens | heads | nCCDAB | counted cycles | model cycles | model / count |")
+    print("|---|---|---|---|---|---|")
+    for heads in (1, 2):
+        for ccdab in (6, 4):
+            for tokens in (1024, 4096, 16384, 65536):
+                counted = attacc_count.count(attacc_count.trace(tokens, heads), ccdab)
+                model = attacc_count.model_cycles(tokens, heads, ccdab)
+                row(tokens, heads, ccdab, counted, f"{model:.0f}", f"{model / counted:.3f}")
     print()
-
-
 
 
 def gemv_alone(preset: str, rows: int, cols: int, **overrides: Any) -> hw.Cost:

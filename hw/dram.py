@@ -124,43 +124,78 @@ def query_writes_s(pim: Pim, total_bytes: Num) -> Num:
 
 @dataclass(frozen=True)
 class IssuedMoves:
-    """Exposed seconds of one attention round trip's bank <-> buffer-die moves, as a controller issues
-    them beside the MACs (`pim.move_overlap`); every pCH moves its own share on its own bus."""
+    """Exposed seconds of a channel's attention round trips' bank <-> buffer-die moves, as a
+    controller issues them beside the MACs (`pim.move_overlap`); every pCH moves its own share on its
+    own bus. Refresh included."""
 
-    query_s: Num  # the query into the PE buffers, before the first MAC
-    scores_up_s: Num  # the last group of scores, after the last score MAC
-    probs_down_s: Num  # the probabilities, between softmax and the first value MAC
-    outputs_up_s: Num  # the last group of partial outputs, after the last value MAC
+    query_s: Num  # the query writes before the first MAC, less the activation they hide
+    middle_s: Num  # last scores up and the probabilities down, less the row switch they hide
+    outputs_s: Num  # the last group of partial outputs, less the precharge they hide
+    broadcast_s: Num  # one round's probability broadcast, whole (the softmax unit streams into it)
 
     @property
     def seconds(self) -> Num:
-        return self.query_s + self.scores_up_s + self.probs_down_s + self.outputs_up_s
+        return self.query_s + self.middle_s + self.outputs_s
+
+
+def broadcast_cycles(pim: Pim, columns: Num) -> Num:
+    """Cycles a pCH takes to move `columns` probability columns issued in runs of `columns / (ranks x
+    bank groups)` per bank group (AttAcc!'s MV_GB order). The controller picks the earliest ready
+    request among the `move_window` it holds: while they all belong to one bank group the moves go at
+    tCCD_L, once the next group's run has entered the window they alternate at tCCD_S. So the first
+    run pays tCCD_L for all but its last `move_window` moves, every later run for all but its first
+    and last `move_window`."""
+    t = pim.timings
+    groups = pim.ranks * pim.bank_groups
+    run, window = columns / groups, pim.move_window
+    slow = np.maximum(0.0, run - window) + (groups - 1) * np.maximum(0.0, run - 2 * window)
+    return columns * t.t_ccd_s_cycles + slow * (t.t_ccd_l_cycles - t.t_ccd_s_cycles)
 
 
 def issued_moves(
-    pim: Pim, q_bytes: Num, up_bytes: Num, down_bytes: Num, out_bytes: Num, out_group_cols: Num
+    pim: Pim,
+    q_bytes: Num,
+    up_bytes: Num,
+    down_bytes: Num,
+    out_bytes: Num,
+    out_group_cols: Num,
+    rounds: Num = 1.0,
+    mac_interval_s: Num = 0.0,
 ) -> IssuedMoves:
-    """The moves of a score/softmax/value round trip that no MAC hides (refresh included).
+    """The moves of `rounds` score/softmax/value round trips a channel runs one after another (its
+    heads) that no MAC hides.
 
     Moves use the data path, MACs the all-bank command slots, so a move issued while MACs stream is
-    free (AttAcc!'s HBM3-PIM timing spec couples no move to a MAC). Shown: the query writes (one bank
-    group's buffers: tCCD_L each; the MACs wait for them); the group of scores of the last row (one
-    column per bank-group adder tree of a pCH, alternating bank groups: tCCD_S each); all the
-    probabilities (the value MACs wait for them), tCCD_S each while the controller's window of
-    `move_window` requests spans two bank groups, tCCD_L once a bank group's run fills it; the last
-    group of `out_group_cols` partial-output columns. Assumes each row's moves fit under the next row's
-    MACs (AttAcc!: 8 moves x 2 tCK against >= 32 MACs a row).
+    free (AttAcc!'s HBM3-PIM timing spec couples no move to a MAC), and the controller lets the
+    activates and precharges of the next phase pass a barrier, so row switches hide under the moves
+    that wait for it (docs/sources.md [hbm3pim-spec]). Per round: the query writes into one bank
+    group's buffers (tCCD_L each) less the first activation (tRCD); the last row's scores (one column
+    per bank-group adder tree at tCCD_S) and the probabilities (`broadcast_cycles`) less the switch
+    from the last score row to the first value row (tRTP + tRP + tRCD); the last group of
+    `out_group_cols` partial-output columns (tCCD_S each) less the last precharge (tRTP + tRP).
+    AttAcc!'s trace generator pairs heads on a channel: the second head's query, the first head's
+    scores, probabilities and outputs move under the other head's MACs, so of `rounds` heads
+    ceil(rounds / 2) show their query and outputs and an unpaired one its middle; the second head of
+    a pair queues its probabilities behind the first head's value MACs, so they show but for the last
+    `move_window` MACs (one every `mac_interval_s`) they reach the controller's window beside. Assumes
+    each row's moves fit under the next row's MACs (AttAcc!: 8 moves x 2 tCK against >= 32 MACs).
     """
     t = pim.timings
-    adder_trees = pim.ranks * pim.bank_groups
-    down = move_columns(pim, down_bytes)
-    down_cycles = down * np.where(down >= pim.move_window * adder_trees, t.t_ccd_l_cycles, t.t_ccd_s_cycles)
-    move_s = t.t_ccd_s_cycles * t.tck_s * refresh_factor(pim)  # one move at tCCD_S, refresh included
+    cycle_s = t.tck_s * refresh_factor(pim)
+    per_round = 1.0 / rounds
+    query = move_columns(pim, q_bytes * per_round) * t.t_ccd_l_cycles
+    up = np.minimum(move_columns(pim, up_bytes * per_round), pim.ranks * pim.bank_groups) * t.t_ccd_s_cycles
+    broadcast = broadcast_cycles(pim, move_columns(pim, down_bytes * per_round))
+    outputs = np.minimum(move_columns(pim, out_bytes * per_round), out_group_cols) * t.t_ccd_s_cycles
+    row_switch = t.t_rtp_cycles + t.t_rp_cycles + t.t_rcd_cycles
+    shown_rounds = np.ceil(rounds / 2)
+    unpaired = np.maximum(0.0, up + broadcast - row_switch) * np.mod(rounds, 2)
+    paired = np.maximum(0.0, broadcast - pim.move_window * mac_interval_s / t.tck_s) * np.floor(rounds / 2)
     return IssuedMoves(
-        query_s=query_writes_s(pim, q_bytes),
-        scores_up_s=np.minimum(move_columns(pim, up_bytes), adder_trees) * move_s,
-        probs_down_s=down_cycles * (move_s / t.t_ccd_s_cycles),
-        outputs_up_s=np.minimum(move_columns(pim, out_bytes), out_group_cols) * move_s,
+        query_s=np.maximum(0.0, query - t.t_rcd_cycles) * shown_rounds * cycle_s,
+        middle_s=(unpaired + paired) * cycle_s,
+        outputs_s=np.maximum(0.0, outputs - t.t_rtp_cycles - t.t_rp_cycles) * shown_rounds * cycle_s,
+        broadcast_s=broadcast * cycle_s,
     )
 
 

@@ -137,19 +137,30 @@ def issued_round_trip(
     """Softmax and movement of bank / bank-group PEs as AttAcc!'s controller issues them
     (`dram.issued_moves`): scores and partial outputs leave during the MACs and only their last group
     shows; partial outputs are summed over a rank's bank groups before they move (AttAcc!'s context
-    MV_SB reads the reduced sum), one group of `ranks x head_split` columns per output slice. The
-    softmax unit streams its probabilities into the broadcast: it shows one data-path slot (the SFM
-    command, tCCD_S) plus whatever of its compute outlasts the broadcast.
+    MV_SB reads the reduced sum), one group of `ranks x head_split` columns per output slice. A
+    channel runs its query heads' round trips one after another (`rounds`, paired as AttAcc!'s
+    generator pairs them). The softmax unit streams its probabilities into the broadcast: it shows
+    one data-path slot (the SFM command, tCCD_S) plus whatever of its compute outlasts the broadcast.
     """
     pim, pe = step.pim, step.attention_pe
     layers = step.model.n_layers
     score_bytes = scores_layer * FP16_BYTES
     out_bytes = partial_out / pim.bank_groups
-    moves = dram.issued_moves(
-        pim, q_in, score_bytes + up_extra_bytes, score_bytes, out_bytes, pim.ranks * pe.head_split
+    channels = pim.stacks * pim.channels_per_stack
+    rounds = np.maximum(1.0, np.ceil(step.q_heads_total / channels))
+    # A round's queries go to every pCH holding that round's KV heads (q_in spreads all heads at once).
+    q_in = (
+        q_in
+        / np.maximum(1.0, pim.pchs / step.kv_heads_total)
+        * np.maximum(1.0, pim.pchs * rounds / step.kv_heads_total)
     )
+    out_group = pim.ranks * pe.head_split
+    up_bytes = score_bytes + up_extra_bytes
+    mac_interval = dram.cmd_s(pim, pe)
+    moves = dram.issued_moves(pim, q_in, up_bytes, score_bytes, out_bytes, out_group, rounds, mac_interval)
     sfm_slot = pim.timings.t_ccd_s_cycles * pim.timings.tck_s * dram.refresh_factor(pim)
-    outlasting = np.maximum(0.0, buffer_die_softmax_s(step, scores_layer) - moves.probs_down_s)
+    busy = buffer_die_softmax_s(step, scores_layer) / rounds
+    outlasting = rounds * np.maximum(0.0, busy - moves.broadcast_s)
     exposed_softmax = sfm_slot + outlasting
     moved = q_in + 2 * score_bytes + up_extra_bytes + out_bytes
     return {

@@ -85,9 +85,15 @@ def gemv_fixed_moves_s(pim: Pim, pe: Pe, broadcast_bytes: Num) -> Num:
     goes as WR_GB into one bank group's buffers, tCCD_L a column (`dram.query_writes_s`)."""
     if not pim.move_overlap or pe.placement == "buffer_die":
         return dram.bus_s(pim, broadcast_bytes)
+    t = pim.timings
     adder_trees = pim.ranks * pim.bank_groups
-    outputs_s = adder_trees * pim.timings.t_ccd_s_cycles * pim.timings.tck_s * dram.refresh_factor(pim)
-    return dram.query_writes_s(pim, broadcast_bytes) + outputs_s
+    # The first activation passes the broadcast's barrier and the last precharge follows the output
+    # moves (as in the attention round trip, `dram.issued_moves`).
+    broadcast = dram.move_columns(pim, broadcast_bytes) * t.t_ccd_l_cycles
+    shown = np.maximum(0.0, broadcast - t.t_rcd_cycles) + np.maximum(
+        0.0, adder_trees * t.t_ccd_s_cycles - t.t_rtp_cycles - t.t_rp_cycles
+    )
+    return shown * t.tck_s * dram.refresh_factor(pim)
 
 
 def projection(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:

@@ -5,6 +5,7 @@ import pytest
 from hwpoints import point
 
 import hw
+from hw import dram
 from hw.presets import isolated_mapping
 
 TCK = 0.769e-9
@@ -13,8 +14,8 @@ PE_CYCLE = 1 / 666e6
 ONLY_ATTENTION = isolated_mapping(attention="pim")
 
 
-def one_head(tokens, preset="attacc_hbm3_bank", **kw):
-    """One head (d = 128) of `tokens` tokens on one channel (2 pCH x 2 ranks x 4 BG x 4 banks)."""
+def one_head(tokens, preset="attacc_hbm3_bank", heads=1, **kw):
+    """`heads` heads (d = 128) of `tokens` tokens on one channel (2 pCH x 2 ranks x 4 BG x 4 banks)."""
     cfg = point(
         hw=preset,
         algo="fp16",
@@ -23,8 +24,8 @@ def one_head(tokens, preset="attacc_hbm3_bank", **kw):
         hw__pim__channels_per_stack=1,
         hw__mapping=ONLY_ATTENTION,
         model__n_layers=1,
-        model__n_q_heads=1,
-        model__n_kv_heads=1,
+        model__n_q_heads=heads,
+        model__n_kv_heads=heads,
         model__head_dim=128,
         workload__context_tokens=tokens,
         workload__batch=1,
@@ -36,12 +37,14 @@ def one_head(tokens, preset="attacc_hbm3_bank", **kw):
 def test_bank_pes_show_query_last_groups_and_the_broadcast_at_alternating_bank_groups():
     k = one_head(4096)
     # Per pCH (each on its own bus): query 2 x 256 B / 2 pCH = 8 WR_GB into one bank group's buffers
-    # at tCCD_L = 4 -> 32. Scores: 4096 x 2 B / 2 pCH = 128 MV_SB, all under the MACs but the last
-    # row's group, one per (rank, BG) = 8 at tCCD_S = 2 -> 16. Probabilities: 128 MV_GB in runs of
-    # 128 / 8 = 16 per bank group, under the 32-request window, so they alternate: 128 x 2 = 256.
+    # at tCCD_L = 4 -> 32, of which the first row's activate (passing the barrier) hides tRCD = 19: 13.
+    # Scores: 4096 x 2 B / 2 pCH = 128 MV_SB, all under the MACs but the last row's group, one per
+    # (rank, BG) = 8 at tCCD_S = 2 -> 16. Probabilities: 128 MV_GB in runs of 128 / 8 = 16 per bank
+    # group, under the 32-request window, so they alternate: 128 x 2 = 256. The switch from the last
+    # score row to the first value row (tRTP 8 + tRP 19 + tRCD 19 = 46) hides under these 272: 226.
     # Partial outputs: 64 PEs x 32 dims x 2 B summed over 4 BGs = 1 KiB -> 16 columns a pCH, the last
-    # group (2 ranks x 4 banks = 8) shows: 16. Total 320 cycles.
-    assert k["pim_data_movement"].seconds == pytest.approx(320 * TCK * REFRESH, rel=1e-12)
+    # group (2 ranks x 4 banks = 8) at 2 -> 16, under the last precharge (8 + 19): 0. Total 239.
+    assert k["pim_data_movement"].seconds == pytest.approx(239 * TCK * REFRESH, rel=1e-12)
     # Softmax: 2048 scores a buffer-die PE / 16 lanes = 128 PE cycles = 192 ns, under the 197 ns
     # broadcast it streams into: only the SFM command's data-path slot (tCCD_S = 2) shows.
     assert 128 * PE_CYCLE < 256 * TCK
@@ -52,18 +55,35 @@ def test_bank_pes_show_query_last_groups_and_the_broadcast_at_alternating_bank_g
     assert k["pim_data_movement"].energy_j == pytest.approx(moved * 8 * 2.74e-12, rel=1e-12)
 
 
-def test_long_same_bank_group_runs_fill_the_window_and_move_at_tccd_l():
+def test_long_same_bank_group_runs_fill_the_window_only_until_the_next_run_enters_it():
     k = one_head(16384)
-    # Probabilities: 16384 x 2 B / 2 pCH / 32 B = 512 MV_GB, runs of 64 >= 32: tCCD_L = 4 -> 2048.
-    assert k["pim_data_movement"].seconds == pytest.approx((32 + 16 + 2048 + 16) * TCK * REFRESH, rel=1e-12)
-    # At 8K the runs are exactly 32 long: already tCCD_L (256 x 4 = 1024).
+    # Probabilities: 16384 x 2 B / 2 pCH / 32 B = 512 MV_GB in runs of 64. The window of 32 holds only
+    # the first run's requests for its first 32 moves (tCCD_L = 4), then the next run's enter and the
+    # moves alternate (tCCD_S = 2): 512 x 2 + 32 x 2 = 1088. Query 13, middle 16 + 1088 - 46 = 1058.
+    assert k["pim_data_movement"].seconds == pytest.approx((13 + 1058) * TCK * REFRESH, rel=1e-12)
+    # At 8K the runs are 32 long: the next run enters at once, all at tCCD_S: 13 + 16 + 512 - 46.
     eight = one_head(8192)
-    expected = (32 + 16 + 1024 + 16) * TCK * REFRESH
-    assert eight["pim_data_movement"].seconds == pytest.approx(expected, rel=1e-12)
-    # A 16-request window makes 4K's runs of 16 same-bank-group too: 128 x 4 = 512.
-    narrow = one_head(4096, hw__pim__move_window=16)
-    expected = (32 + 16 + 512 + 16) * TCK * REFRESH
-    assert narrow["pim_data_movement"].seconds == pytest.approx(expected, rel=1e-12)
+    assert eight["pim_data_movement"].seconds == pytest.approx(495 * TCK * REFRESH, rel=1e-12)
+    # An 8-request window at 4K: the first run's 16 - 8 moves at tCCD_L (later runs of 16 <= 2 x 8
+    # always meet the next): 256 + 8 x 2 = 272; 13 + 16 + 272 - 46 = 255.
+    narrow = one_head(4096, hw__pim__move_window=8)
+    assert narrow["pim_data_movement"].seconds == pytest.approx(255 * TCK * REFRESH, rel=1e-12)
+    # At 64K, runs of 256: 224 + 7 x 192 moves at tCCD_L: 2048 x 2 + 1568 x 2 = 7232.
+    assert dram.broadcast_cycles(system_pim(), 2048) == 7232
+
+
+def test_paired_heads_hide_one_broadcast_and_the_second_query():
+    # Two heads on one channel run as AttAcc!'s generator pairs them: one query (13) and one output
+    # group (0) show; the first head's scores and probabilities move under the second head's MACs;
+    # the second head's 256-cycle broadcast queues behind the first head's value MACs and shows but
+    # for the last 32 MACs (6 tCK each): max(0, 256 - 192) = 64.
+    k = one_head(4096, heads=2)
+    assert k["pim_data_movement"].seconds == pytest.approx((13 + 64) * TCK * REFRESH, rel=1e-12)
+
+
+def system_pim():
+    system, _, _ = hw.build(*point(hw="attacc_hbm3_bank", algo="fp16", model="llama2_7b"))
+    return system.pim
 
 
 def test_a_slow_softmax_unit_shows_what_outlasts_the_broadcast():
@@ -77,8 +97,8 @@ def test_a_slow_softmax_unit_shows_what_outlasts_the_broadcast():
 def test_bank_group_pes_move_one_output_column_per_rank_last():
     k = one_head(4096, preset="attacc_hbm3_bankgroup")
     # As at bank level, but a bank-group PE holds the whole head (head_split 1): the last output
-    # group is one column per rank (2 x 2 = 4 cycles).
-    assert k["pim_data_movement"].seconds == pytest.approx((32 + 16 + 256 + 4) * TCK * REFRESH, rel=1e-12)
+    # group is one column per rank (2 x 2 = 4 cycles), under the last precharge: 13 + 226.
+    assert k["pim_data_movement"].seconds == pytest.approx(239 * TCK * REFRESH, rel=1e-12)
 
 
 def test_without_move_overlap_every_byte_crosses_after_the_macs():
@@ -119,9 +139,10 @@ def small_gemv(**kw):
 def test_small_gemv_pays_the_input_broadcast_and_the_last_output_group():
     # 2 MiB of weights over 16 x 64 banks = 2 KiB = 2 rows a bank: 2 x (19 + 31 x 6 + 8 + 19) = 464.
     # Before the first MAC: 1024 inputs x 2 B into each pCH = 64 WR_GB into one bank group, at
-    # tCCD_L = 4 -> 256. After the last MAC: one MV_SB per adder tree (2 ranks x 4 BGs) at 2 -> 16.
+    # tCCD_L = 4 -> 256, less the first activate that passes the barrier (tRCD 19): 237. After the
+    # last MAC: one MV_SB per adder tree (2 ranks x 4 BGs) at 2 -> 16, under the last precharge (27).
     k = small_gemv()
-    assert k.seconds == pytest.approx((464 + 256 + 16) * TCK * REFRESH, rel=1e-12)
+    assert k.seconds == pytest.approx((464 + 237) * TCK * REFRESH, rel=1e-12)
     # Without move_overlap the outputs stay in the PEs and the broadcast goes at move_interval (4).
     off = small_gemv(hw__pim__move_overlap=False)
     assert off.seconds == pytest.approx((464 + 256) * TCK * REFRESH, rel=1e-12)

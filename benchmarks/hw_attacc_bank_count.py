@@ -1,0 +1,274 @@
+r"""Count AttAcc!'s bank-level attention command by command (a scripted hand count, not a run of
+Ramulator2) and set it beside `hw`'s attention on `attacc_hbm3_bank` (one channel, one stack).
+
+    .venv/bin/python benchmarks/hw_attacc_bank_count.py                   # 1K-64K tokens
+    .venv/bin/python benchmarks/hw_attacc_bank_count.py --tokens 4096 --heads 2 --no-power-limit
+
+What is replayed (read in AttAcc!'s public simulator, docs/sources.md [attacc-sim], [hbm3pim-spec];
+written here from that reading, no simulator code): the bank-level trace generator's commands for
+one channel (`--heads` heads on it: 1, or 2 in its paired schedule, where one head's softmax and
+probability moves run beside the other head's MACs): WR_GB of the query, groups of 16 MAC rows
+(32 MAC_AB) each followed by the previous group's MV_SB and a barrier, SFM and the MV_GB of the
+probabilities, the value MAC_AB and their MV_SB. The controller: a 32-request PIM buffer filled in
+trace order; requests in order up to a barrier (activates and precharges of later ones may pass
+it), the earliest ready one first, a precharge held while a queued request hits the open row; one
+column command (MAC or move) and one row command a cycle. The HBM3_5.2Gbps timings: MAC_AB every
+nCCDAB (6; 4 without the power limit), ACTAB -> MAC nRCDRD 19, MAC -> PREA nRTPL 8, ACTAB -> PREA
+nRAS 45, PREA -> ACTAB nRP 19, ACTAB -> ACTAB nRC 63; moves nBL 2 on their pseudo-channel, nCCDS 2
+in a rank, nCCDL 4 in a bank group; all-bank refresh of both pseudo-channels every nREFI 5070
+from cycle 5070 (rows closed first, nRFC 455, nothing else issued while it waits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field
+
+import hw
+from hw.presets import isolated_mapping
+from hw.presets import load_preset as load
+
+T = {"CCDAB": 6, "RCDRD": 19, "RTPL": 8, "RAS": 45, "RP": 19, "RC": 63, "BL": 2, "CCDS": 2, "CCDL": 4}
+REFI, RFC = 5070, 455
+DHEAD, N_MAC, BANKS, BGS, RANKS, PCHS = 128, 16, 4, 4, 2, 2
+COLS_PER_ROW, V_ROW_OFFSET = 32, 1 << 13
+BUFFER = 32
+
+
+@dataclass
+class Req:
+    kind: str  # mac | wrgb | mvsb | mvgb | sfm | barrier
+    row: int = 0  # mac: row of the all-bank access
+    unit: tuple[int, int] = (0, 0)  # moves: (rank, bank group) on pseudo-channel 0
+
+
+def head(length: int, k_row: int, v_row: int) -> dict[str, list]:
+    """One head's command groups on one channel, as the generator builds them."""
+    k_cols = math.ceil(DHEAD / BANKS / N_MAC)  # 2 columns of a head's K per token group
+    n_rows = math.ceil(length / (PCHS * RANKS * BGS))  # token groups (16 tokens each)
+    score_mac = [
+        [Req("mac", k_row + (k + n * k_cols) // COLS_PER_ROW) for k in range(k_cols)] for n in range(n_rows)
+    ]
+    score_mvsb = [
+        [Req("mvsb", unit=(r, g)) for g in range(BGS) for r in range(RANKS)]
+        for n in range(n_rows)
+        if n % 16 == 15 or n == n_rows - 1
+    ]
+    per_unit = math.ceil(length / (PCHS * RANKS * BGS * N_MAC))
+    mvgb = [Req("mvgb", unit=(r, g)) for r in range(RANKS) for g in range(BGS) for _ in range(per_unit)]
+    out_groups = math.ceil(DHEAD / (BANKS * N_MAC))
+    context_mac = [
+        [Req("mac", v_row + (k + n * n_rows) // COLS_PER_ROW) for k in range(n_rows)]
+        for n in range(out_groups)
+    ]
+    outputs = [Req("mvsb", unit=(r, 0)) for _ in range(BANKS) for r in range(RANKS)]
+    context_mvsb = [list(outputs) for _ in range(out_groups)]
+    wrgb = [Req("wrgb", unit=(0, 0)) for _ in range(BANKS * k_cols)]
+    return {"wrgb": wrgb, "smac": score_mac, "smvsb": score_mvsb, "sfm": [Req("sfm")], "mvgb": mvgb,
+            "cmac": context_mac, "cmvsb": context_mvsb}  # fmt: skip
+
+
+def trace(length: int, heads: int) -> list[Req]:
+    """The channel's requests in trace order (one head, or two in the generator's paired schedule)."""
+    bar = Req("barrier")
+    rows_per_head = math.ceil(4096 * DHEAD / (PCHS * RANKS * BGS * BANKS)) // (COLS_PER_ROW * 32)
+    hs = [head(length, i * rows_per_head, V_ROW_OFFSET + i * rows_per_head) for i in range(heads)]
+    out: list[Req] = []
+    groups = math.ceil(length / (PCHS * RANKS * BGS) / 16)
+
+    def macs(h: dict, j: int) -> list[Req]:
+        return [r for g in h["smac"][j * 16 : j * 16 + 16] for r in g]
+
+    def context(h: dict, other: dict | None) -> None:
+        n = len(h["cmac"])
+        for j in range(n + 1):
+            if j < n:
+                out.extend(h["cmac"][j])
+            if j:
+                out.extend(h["cmvsb"][j - 1])
+            if other is not None and j == 0:
+                out.extend(other["sfm"])
+            if other is not None and j < n and j >= n // 2:
+                stride = len(other["mvgb"]) // math.ceil(n / 2)
+                k = (j - n // 2) * stride
+                out.extend(other["mvgb"][k : k + stride])
+            if j < n:
+                out.append(bar)
+
+    if heads == 1:
+        h = hs[0]
+        out += h["wrgb"] + [bar]
+        for j in range(groups + 1):
+            if j < groups:
+                out += macs(h, j)
+            if j:
+                out += h["smvsb"][j - 1]
+            if j < groups:
+                out.append(bar)
+        out += h["sfm"] + h["mvgb"] + [bar]
+        context(h, None)
+        return out
+    h0, h1 = hs
+    out += h0["wrgb"] + h0["smac"][0][:1] + [bar]  # the generator's dummy MAC
+    stride = len(h1["wrgb"]) // groups
+    for j in range(groups + 1):
+        if j < groups:
+            out += macs(h0, j)
+        if j:
+            out += h0["smvsb"][j - 1]
+        if j < groups:
+            out += h1["wrgb"][j * stride : j * stride + stride] + [bar]
+    half = math.ceil(groups / 2)
+    mv_stride = len(h0["mvgb"]) // half
+    for j in range(groups + 1):
+        if j < groups:
+            out += macs(h1, j)
+        if j:
+            out += h1["smvsb"][j - 1]
+        if j == 0:
+            out += h0["sfm"]
+        if groups > j >= groups // 2:
+            k = (j - groups // 2) * mv_stride
+            out += h0["mvgb"][k : k + mv_stride]
+        if j < groups:
+            out.append(bar)
+    context(h0, h1)
+    context(h0, None)  # the generator's last phase repeats head 0's context indices
+    return out
+
+
+@dataclass
+class Channel:
+    """The state the controller's checks read: the all-bank open row and the last command times."""
+
+    ccdab: int
+    now: int = 0
+    open_row: int | None = None
+    mac: int = -99
+    act: int = -99
+    pre: int = -99
+    ref: int = -999
+    bus: int = -99
+    rank_t: dict = field(default_factory=lambda: {0: -99, 1: -99})
+    bg_t: dict = field(default_factory=dict)
+
+    def command(self, r: Req) -> str:
+        """The command a request needs next (a MAC to a closed or other row needs ACTAB or PREA)."""
+        if r.kind != "mac":
+            return r.kind
+        if self.open_row == r.row:
+            return "mac"
+        return "act" if self.open_row is None else "pre"
+
+    def ready(self, cmd: str, r: Req) -> bool:
+        t = self.now
+        if cmd == "mac":
+            return t >= max(self.mac + self.ccdab, self.act + T["RCDRD"])
+        if cmd == "act":
+            return t >= max(self.pre + T["RP"], self.act + T["RC"], self.ref + RFC)
+        if cmd == "pre":
+            return t >= max(self.mac + T["RTPL"], self.act + T["RAS"])
+        rank, _ = r.unit
+        return t >= max(
+            self.bus + T["BL"], self.rank_t[rank] + T["CCDS"], self.bg_t.get(r.unit, -99) + T["CCDL"]
+        )
+
+    def issue(self, cmd: str, r: Req) -> None:
+        if cmd == "act":
+            self.open_row, self.act = r.row, self.now
+        elif cmd == "pre":
+            self.open_row, self.pre = None, self.now
+        elif cmd == "mac":
+            self.mac = self.now
+        else:
+            self.bus, self.rank_t[r.unit[0]], self.bg_t[r.unit] = self.now, self.now, self.now
+
+
+def count(reqs: list[Req], ccdab: int, refresh: bool = True) -> int:
+    """Cycles until the channel has issued every request."""
+    feed = iter(reqs)
+    buf: list[Req] = []
+    pending = True
+    ch = Channel(ccdab)
+    next_ref = REFI if refresh else None
+    ref_wait = False
+    done = 0
+    while pending or buf:
+        while pending and len(buf) < BUFFER:
+            nxt = next(feed, None)
+            if nxt is None:
+                pending = False
+            else:
+                buf.append(nxt)
+        while buf and buf[0].kind == "barrier":
+            buf.pop(0)
+        if next_ref is not None and ch.now >= next_ref:
+            ref_wait, next_ref = True, next_ref + REFI
+        if ref_wait:  # nothing else issues until both pseudo-channels' REFab have
+            if ch.open_row is not None:
+                if ch.ready("pre", Req("mac")):
+                    ch.issue("pre", Req("mac"))
+            elif ch.now >= max(ch.pre + T["RP"], ch.act + T["RC"]):
+                ch.ref, ref_wait = ch.now + 1, False
+            ch.now += 1
+            continue
+        window = []
+        for r in buf:
+            if r.kind == "barrier":
+                break
+            window.append(r)
+        later = [r for r in buf[len(window) :] if r.kind == "mac" and ch.command(r) in ("act", "pre")]
+        row_issued = col_issued = False
+        for r in window + later:
+            cmd = ch.command(r)
+            is_row = cmd in ("act", "pre")
+            if (row_issued if is_row else col_issued) or not ch.ready(cmd, r):
+                continue
+            if cmd == "pre" and any(q.kind == "mac" and q.row == ch.open_row for q in buf):
+                continue  # a queued request still hits the open row
+            ch.issue(cmd, r)
+            if is_row:
+                row_issued = True
+            else:
+                buf.remove(r)
+                col_issued, done = True, ch.now
+            if row_issued and col_issued:
+                break
+        ch.now += 1
+    return done + 1
+
+
+def model_cycles(length: int, heads: int, ccdab: int, refresh: bool = True) -> float:
+    """hw's PIM attention kernels (KV append left out: the trace has none) on one channel, in tCK."""
+    cfg = load("hw", "attacc_hbm3_bank")
+    cfg["pim"] |= {"stacks": 1, "channels_per_stack": 1, "refresh": refresh}
+    cfg["pim"]["pe"]["bank"]["cmd_interval_cycles"] = ccdab
+    cfg["mapping"] = isolated_mapping(attention="pim")
+    shape = {"n_layers": 1, "n_q_heads": heads, "n_kv_heads": heads, "head_dim": DHEAD}
+    workload = {"context_tokens": length, "batch": 1, "decode_steps": 1}
+    system, kv, wl = hw.build(cfg, {"name": "fp16"}, load("model", "llama2_7b") | shape, workload)
+    cost = hw.evaluate(system, kv, wl)
+    seconds = sum(k.seconds for n, k in cost.kernels.items() if k.device == "pim" and n != "kv_append")
+    return seconds / system.pim.timings.tck_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int)
+    parser.add_argument("--heads", type=int, default=1, choices=[1, 2])
+    parser.add_argument("--no-power-limit", action="store_true")
+    parser.add_argument("--no-refresh", action="store_true")
+    args = parser.parse_args()
+    ccdab = 4 if args.no_power_limit else T["CCDAB"]
+    cases = [args.tokens] if args.tokens else [1024, 4096, 16384, 65536]
+    print("| tokens | heads | nCCDAB | counted | model | model / count |")
+    print("|---|---|---|---|---|---|")
+    for length in cases:
+        counted = count(trace(length, args.heads), ccdab, refresh=not args.no_refresh)
+        model = model_cycles(length, args.heads, ccdab, refresh=not args.no_refresh)
+        print(f"| {length} | {args.heads} | {ccdab} | {counted} | {model:.0f} | {model / counted:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
