@@ -206,8 +206,13 @@ def mode_metrics(mode: str) -> tuple[str, ...]:
 
 
 def metric_value(name: str, metrics: dict[str, float]) -> float:
-    """The value of metric `name` from a mode's metrics: `neg_X` is -metrics["X"]."""
-    return -metrics[name[4:]] if name.startswith("neg_") else metrics[name]
+    """The value of metric `name` from a mode's metrics: `neg_X` is -metrics["X"]. A mode that does not
+    return the number is a bug of the mode (KeyError naming what it returned), not of the config."""
+    key = name[4:] if name.startswith("neg_") else name
+    if key not in metrics:
+        raise KeyError(f"proxy.metric={name} reads {key!r}, which the scoring mode did not return "
+                       f"(it returned {', '.join(sorted(metrics))})")
+    return -metrics[key] if key != name else metrics[key]
 
 
 def parse_proxy(cfg: Any, path: str = "proxy") -> ProxySpec:

@@ -105,7 +105,7 @@ def test_spec_error_is_the_project_error() -> None:
     ({"metric": "neg_kl"}, "proxy.metric", "in quick mode must be one of neg_attn_loss, attn_snr_db, cosine"),
     ({"mode": "full"}, "proxy.metric",
      "in full mode must be one of loss_increase, ppl_increase_pct, long_range_loss_increase, neg_kl, "),
-    ({"mode": "retrieval"}, "proxy.metric", "retrieval mode must be one of retrieval_acc, answer_nll_increase"),
+    ({"mode": "retrieval"}, "proxy.metric", "mode must be one of retrieval_acc, answer_nll_increase"),
     ({"seq_tokens": 40000, "prefill_tokens": 768}, "proxy.seq_tokens", "must be <= 8192: the model's native"),
     ({"layers": 0}, "proxy.layers", "must be a list"),
     ({"layers": [True]}, "proxy.layers", "must be a list"),
@@ -196,6 +196,9 @@ def test_metric_table_covers_the_contract_and_says_direction_and_unit() -> None:
         "answer_nll_increase": "nats/token", "retrieval_acc": ""}
     assert metric_value("neg_kl", {"kl": 0.25}) == -0.25
     assert metric_value("loss_increase", {"loss_increase": 0.5}) == 0.5
+    with pytest.raises(KeyError, match="proxy.metric=neg_attn_loss reads 'attn_loss', which the scoring mode "
+                       "did not return \\(it returned cosine, rel_err\\)"):
+        metric_value("neg_attn_loss", {"rel_err": 0.1, "cosine": 0.9})
 
 
 def test_each_mode_defaults_to_its_metric_and_the_shipped_files_agree() -> None:
