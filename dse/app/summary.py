@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dse.results.labels import accuracy_title
 from dse.units import bytes_text, millijoules_text, score_text, seconds_text, share_text, tokens_text
 
 
@@ -20,8 +21,7 @@ def format_point(title: str, result: dict[str, Any]) -> str:
     rows.append(("fits in PIM memory", "yes" if result["fits"] else "NO"))
     if result.get("max_context_tokens") is not None:
         rows.append(("largest context that fits", tokens_text(result["max_context_tokens"])))
-    direction = "higher is better" if acc["higher_is_better"] else "lower is better"
-    rows.append((f"accuracy proxy ({acc['name']})", f"{score_text(acc['value'])} ({direction})"))
+    rows.append(accuracy_row(acc))
 
     width = max(len(label) for label, _ in rows)
     lines = [title, "-" * len(title)]
@@ -37,3 +37,13 @@ def format_point(title: str, result: dict[str, Any]) -> str:
             time, part = seconds_text(k["seconds"]), share_text(share)
             lines.append(f"{name:<{name_w}}  {time:>12}  {part:>6}  {k['bound']:<12}  {k['device']}")
     return "\n".join(lines)
+
+
+def accuracy_row(acc: dict[str, Any]) -> tuple[str, str]:
+    """(`accuracy loss, est. (loss_increase_est)`, `0.0123 nats/token (lower is better)`): the proxy
+    metric, its value in the record's unit (none for a unitless score) and which way is better."""
+    hib = bool(acc["higher_is_better"])
+    unit = acc.get("unit") or ""
+    value = score_text(acc["value"]) + (f" {unit}" if unit else "")
+    better = "higher" if hib else "lower"
+    return f"{accuracy_title(acc['name'], hib)} ({acc['name']})", f"{value} ({better} is better)"

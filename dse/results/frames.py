@@ -3,13 +3,14 @@ hypervolume, exported as Parquet and CSV.
 
     from dse.results.frames import load_frame
     df = load_frame("sqlite:///outputs/studies/pimdse-1a2b3c4d.db", "pimdse-1a2b3c4d")
-    df[df.pareto][["accuracy", "latency", "memory", "params.algo"]]
+    df[df.pareto][["accuracy_loss", "latency", "memory", "params.algo"]]
 
 Columns: `number`, `state`, `duration_s`; one column per objective, named by the objective
-(`accuracy`, `latency`, `memory`); `params.<key>` per parameter; every metric the evaluation
-returned, nested keys flattened with dots (`latency_s`, `accuracy.value`, `breakdown.attention`,
-`kernels.attention.bound`); `constraint.<key>` (violation, <= 0 met); `fail_reason` for failed
-trials; `feasible` (all constraints met); `pareto` (complete, feasible and non-dominated among those).
+(`accuracy_loss`, `latency`, `memory`); `params.<key>` per parameter; every metric the evaluation
+returned, nested keys flattened with dots (`latency_s`, `accuracy.value`, `accuracy.unit`,
+`breakdown.attention`, `kernels.attention.bound`); `constraint.<key>` (violation, <= 0 met);
+`fail_reason` for failed trials; `feasible` (all constraints met); `pareto` (complete, feasible and
+non-dominated among those).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """A self-contained interactive HTML of a study's Pareto front (plotly).
 
-Accuracy against latency, Pareto points coloured by KV memory, every other complete trial grey
-behind them (infeasible ones as crosses); hovering a point shows its objectives and configuration.
-With other objectives, the first is the y axis, the second the x axis, the third the colour.
+Accuracy (or accuracy loss) against latency, Pareto points coloured by KV memory, every other
+complete trial grey behind them (infeasible ones as crosses); hovering a point shows its objectives
+and configuration. With other objectives, the first is the y axis, the second the x axis, the third
+the colour. Axis titles name the accuracy metric and its unit (dse.results.labels).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dse.results.frames import PARAM_PREFIX
+from dse.results.labels import objective_title, with_record_units
 from dse.results.report import format_param
-from dse.search.objectives import Objective
+from dse.search.objectives import ACCURACY_KEY, Objective
 from dse.units import axis_unit, format_quantity, to_axis_unit
 
 LOG_AXIS_SPAN = 100.0
@@ -25,9 +27,10 @@ LOG_AXIS_SPAN = 100.0
 
 def _axes(objectives: Sequence[Objective]) -> tuple[Objective, Objective | None, Objective | None]:
     by_name = {o.name: o for o in objectives}
-    if {"accuracy", "latency"} <= by_name.keys():
-        y, x = by_name["accuracy"], by_name["latency"]
-        rest = [o for o in objectives if o.name not in ("accuracy", "latency")]
+    accuracy = next((o for o in objectives if o.key == ACCURACY_KEY), None)
+    if accuracy is not None and "latency" in by_name:
+        y, x = accuracy, by_name["latency"]
+        rest = [o for o in objectives if o not in (y, x)]
         color = by_name.get("memory") or (rest[0] if rest else None)
         return y, x, color
     return (
@@ -37,10 +40,9 @@ def _axes(objectives: Sequence[Objective]) -> tuple[Objective, Objective | None,
     )
 
 
-def _label(o: Objective) -> str:
+def _label(df: pd.DataFrame, o: Objective) -> str:
     arrow = "↑" if o.direction == "maximize" else "↓"
-    unit = axis_unit(o.unit)
-    return f"{o.name} ({o.key}{', ' + unit if unit else ''}) {arrow}"
+    return f"{objective_title(df, o, axis_unit(o.unit))} {arrow}"
 
 
 def _shown(o: Objective, values: pd.Series) -> pd.Series:
@@ -75,6 +77,7 @@ def _is_wide(values: pd.Series) -> bool:
 
 def pareto_figure(df: pd.DataFrame, objectives: Sequence[Objective], title: str) -> go.Figure:
     """The figure: grey dominated/infeasible trials, then the Pareto set coloured by the third axis."""
+    objectives = with_record_units(df, objectives)
     y, x, color = _axes(objectives)
     complete = df[df["state"] == "COMPLETE"] if len(df) else df
     fig = go.Figure()
@@ -105,7 +108,7 @@ def pareto_figure(df: pd.DataFrame, objectives: Sequence[Objective], title: str)
                 color=_shown(color, front[color.name]),
                 colorscale="Viridis",
                 showscale=True,
-                colorbar={"title": {"text": _label(color)}},
+                colorbar={"title": {"text": _label(df, color)}},
             )
         fig.add_trace(
             go.Scatter(
@@ -121,8 +124,8 @@ def pareto_figure(df: pd.DataFrame, objectives: Sequence[Objective], title: str)
     fig.update_layout(
         title=title,
         template="plotly_white",
-        xaxis_title=_label(x) if x else "trial",
-        yaxis_title=_label(y),
+        xaxis_title=_label(df, x) if x else "trial",
+        yaxis_title=_label(df, y),
         legend={"orientation": "h", "y": -0.15},
     )
     if x is not None and len(complete) and _is_wide(complete[x.name]):

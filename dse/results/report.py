@@ -7,12 +7,15 @@ from collections.abc import Sequence
 import pandas as pd
 
 from dse.results.frames import PARAM_PREFIX, pareto_frame
+from dse.results.labels import with_record_units
 from dse.search.objectives import Objective
 from dse.units import format_number, format_quantity
 
 
 def pareto_table(df: pd.DataFrame, objectives: Sequence[Objective], max_rows: int = 40) -> str:
-    """The Pareto trials, best first by the first objective: objectives, then the params that vary."""
+    """The Pareto trials, best first by the first objective: objectives (with their units, an accuracy
+    objective's from the trials' record), then the params that vary."""
+    objectives = with_record_units(df, objectives)
     front = pareto_frame(df)
     if front.empty:
         return "(no feasible complete trial: the Pareto set is empty)"

@@ -18,6 +18,7 @@ import optuna
 from sqlalchemy.engine import make_url
 
 from dse.results.frames import export, study_hypervolume, trials_frame
+from dse.results.labels import objective_legend, with_record_units
 from dse.results.plots import write_pareto_html
 from dse.results.report import pareto_table
 from dse.search.storage import StudyError, describe_storage, make_storage, stored_objectives
@@ -43,11 +44,13 @@ def report_dir(storage_url: str, fallback: Path) -> Path:
 
 def write_report(study: optuna.Study, storage_url: str, out_dir: Path) -> ReportFiles:
     """Print the Pareto table and hypervolume; write `<study>.html` and `<study>.trials.*` to out_dir."""
-    objectives = stored_objectives(study)
     name = study.study_name
     df = trials_frame(study)
+    objectives = with_record_units(df, stored_objectives(study))
     n_front = int(df["pareto"].sum()) if len(df) else 0
     print(f"\nPareto set of study '{name}' ({n_front} of {len(df)} trials):")
+    for line in objective_legend(df, objectives):
+        print(line)
     print(pareto_table(df, objectives))
     if len(df):
         volume, ref = study_hypervolume(df, objectives)

@@ -12,14 +12,14 @@ import difflib
 import importlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 from omegaconf import DictConfig
 
 from dse.search.jobconfig import JobConfigs
-from dse.search.objectives import Constraint, Objective, ObjectiveError
+from dse.search.objectives import Constraint, Objective, ObjectiveError, check_direction
 from dse.search.space import Param, Space, SpaceError, Value
 
 CHECKS_ATTR = "PIMDSE_SWEEP_CHECKS"
@@ -29,15 +29,18 @@ CHECKS_ATTR = "PIMDSE_SWEEP_CHECKS"
 @dataclass(frozen=True)
 class ResultKeys:
     """The dotted keys an evaluation returns (parents of nested keys too); under an `open` key any
-    sub-key is accepted (e.g. `accuracy.metrics`, whose metric names depend on the scoring mode)."""
+    sub-key is accepted (e.g. `accuracy.metrics`, whose metric names depend on the scoring mode).
+    `sample` is the evaluation they were read from: its records' directions (`X.higher_is_better`,
+    known before scoring) are checked against the objectives' directions."""
 
     keys: frozenset[str]
     open: frozenset[str] = frozenset()
+    sample: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, result: Mapping[str, Any], open_keys: Sequence[str] = ()) -> ResultKeys:
         """The keys of one evaluation dict."""
-        return cls(frozenset(_dotted_keys(result, "")), frozenset(open_keys))
+        return cls(frozenset(_dotted_keys(result, "")), frozenset(open_keys), result)
 
     def has(self, key: str) -> bool:
         return key in self.keys or any(key.startswith(k + ".") for k in self.open)
@@ -127,7 +130,8 @@ def extreme_values(dist: optuna.distributions.BaseDistribution) -> tuple[Value, 
 def check_result_keys(
     keys: ResultKeys, objectives: Sequence[Objective], constraints: Sequence[Constraint]
 ) -> None:
-    """Raise ObjectiveError naming the first objective or constraint key no evaluation has."""
+    """Raise ObjectiveError naming the first objective or constraint key no evaluation has, or
+    ObjectiveDirectionError for an objective whose direction the sample's record contradicts."""
     named = [(f"objective {o.name}", o.key) for o in objectives]
     named += [(f"constraint {c.key}", c.key) for c in constraints]
     for what, key in named:
@@ -135,3 +139,5 @@ def check_result_keys(
             close = keys.closest(key)
             hint = f"closest: {', '.join(close)}" if close else f"keys: {', '.join(sorted(keys.keys)[:8])}"
             raise ObjectiveError(f"{what}: no key '{key}' in the evaluation ({hint})")
+    for o in objectives:
+        check_direction(keys.sample, o)

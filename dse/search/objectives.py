@@ -2,7 +2,13 @@
 
 An evaluation is the JSON-ready dict of `dse.app.point.evaluate_point` (latency_s, kv_bytes, fits,
 accuracy.value, ...). Objectives and constraints name a dotted key path into it. Built-in names
-keep configs short: `accuracy`, `latency`, `memory`, `energy`, `context`, `area`, `power`.
+keep configs short: `accuracy_loss`, `accuracy`, `latency`, `memory`, `energy`, `context`, `area`,
+`power`, `tokens_per_s`, `tokens_per_j`.
+
+The two accuracy objectives read the same key, the proxy metric's value: `accuracy_loss` minimises a
+lower-is-better metric (the calibrated loss increase, nats/token), `accuracy` maximises a
+higher-is-better one. Their unit is the one the accuracy record states (`accuracy.unit`), so they
+carry none here (dse.results.labels reads it from the trials).
 """
 
 from __future__ import annotations
@@ -29,14 +35,20 @@ class Objective:
     unit: str = ""
 
 
+ACCURACY_KEY = "accuracy.value"
+"""Where an evaluation holds the proxy metric's value (dse.app.point: the models.Accuracy record)."""
+
 BUILTIN: dict[str, Objective] = {
-    "accuracy": Objective("accuracy", "accuracy.value", "maximize"),
+    "accuracy_loss": Objective("accuracy_loss", ACCURACY_KEY, "minimize"),
+    "accuracy": Objective("accuracy", ACCURACY_KEY, "maximize"),
     "latency": Objective("latency", "latency_s", "minimize", "s"),
     "memory": Objective("memory", "kv_bytes", "minimize", "B"),
     "energy": Objective("energy", "energy_j", "minimize", "J"),
     "context": Objective("context", "max_context_tokens", "maximize", "tokens"),
     "area": Objective("area", "pe_area_mm2", "minimize", "mm2"),
     "power": Objective("power", "power_w", "minimize", "W"),
+    "tokens_per_s": Objective("tokens_per_s", "tokens_per_s", "maximize", "tokens/s"),
+    "tokens_per_j": Objective("tokens_per_j", "tokens_per_j", "maximize", "tokens/J"),
 }
 
 
@@ -137,15 +149,28 @@ def objective_values(result: Mapping[str, Any], objectives: Sequence[Objective])
             raise ObjectiveError(f"objective {o.name}: '{o.key}' is missing or not a number ({raw!r})")
         if not math.isfinite(raw):
             raise ObjectiveError(f"objective {o.name}: '{o.key}' is {raw}")
-        if o.key.endswith(".value"):
-            hib = lookup(result, o.key[: -len(".value")] + ".higher_is_better")
-            if hib is not None and bool(hib) != (o.direction == "maximize"):
-                raise ObjectiveDirectionError(
-                    f"objective {o.name}: the evaluation says higher_is_better={hib} for '{o.key}' "
-                    f"but the objective is to {o.direction}"
-                )
+        check_direction(result, o)
         values.append(float(raw))
     return values
+
+
+def check_direction(result: Mapping[str, Any], o: Objective) -> None:
+    """Raise ObjectiveDirectionError when the record at `o.key` (`X.value`) says `X.higher_is_better`
+    against `o.direction`, naming the objective to use instead."""
+    if not o.key.endswith(".value"):
+        return
+    record = o.key[: -len(".value")]
+    hib = lookup(result, record + ".higher_is_better")
+    if hib is None or bool(hib) == (o.direction == "maximize"):
+        return
+    metric = lookup(result, record + ".name")
+    what = f"proxy.metric {metric}" if o.key == ACCURACY_KEY and metric else f"'{o.key}'"
+    wanted: Direction = "maximize" if hib else "minimize"
+    instead = next((b.name for b in BUILTIN.values() if (b.key, b.direction) == (o.key, wanted)), None)
+    fix = f"use objective {instead}" if instead else f"use direction {wanted}"
+    raise ObjectiveDirectionError(
+        f"objective {o.name}: {what} is {'higher' if hib else 'lower'}-is-better: {fix}"
+    )
 
 
 class ObjectiveDirectionError(ObjectiveError):

@@ -23,8 +23,10 @@ class PimdseSweeperConf:
     # whole mapping; a typed dict would refuse keys it does not already have).
     sampler_options: Any = None
     seed: Any = 0
-    # Names (accuracy, latency, memory, energy, context, area, power) or {name, key, direction, unit}.
-    objectives: Any = field(default_factory=lambda: ["accuracy", "latency", "memory"])
+    # Names (accuracy_loss, accuracy, latency, memory, energy, context, area, power, tokens_per_s,
+    # tokens_per_j) or {name, key, direction, unit}. accuracy_loss minimises the proxy metric (the
+    # calibrated loss increase, nats/token); accuracy maximises a higher-is-better metric.
+    objectives: Any = field(default_factory=lambda: ["accuracy_loss", "latency", "memory"])
     # {key, equals|max|min} on the evaluation's keys; infeasible trials never enter the Pareto set.
     constraints: Any = field(default_factory=lambda: [{"key": "fits", "equals": True}])
     # Finished trials the study should hold (all workers and runs count): reruns resume.

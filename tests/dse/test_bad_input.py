@@ -54,6 +54,17 @@ from hydra_plugins.pimdse_sweeper.command_line import override_error
             "hydra.sweeper.objectives=[accuracy,{key:latency_z,direction:minimize}]",
             "pimdse: error: objective latency_z: no key 'latency_z' in the evaluation (closest: latency_s)",
         ),
+        # An objective against the metric's direction (the record's, known before scoring).
+        (
+            "hydra.sweeper.objectives=[accuracy,latency]",
+            "pimdse: error: objective accuracy: proxy.metric toy_loss is lower-is-better: use objective "
+            "accuracy_loss",
+        ),
+        (
+            "toy.metric=score",
+            "pimdse: error: objective accuracy_loss: proxy.metric toy_score is higher-is-better: "
+            "use objective accuracy",
+        ),
         # Settings of the wrong kind, bad sampler options, unusable storage.
         ("hydra.sweeper.sampler_options={popsize:3}", "pimdse: error: sampler 'nsga2': bad sampler_options"),
         ("hydra.sweeper.sampler_options=5", "pimdse: error: sampler_options must be a mapping"),
@@ -83,10 +94,10 @@ def test_one_line_error_and_no_trial(run_toy, tmp_path: Path, capsys, override: 
 def test_existing_study_with_other_directions(run_toy, tmp_path: Path, capsys) -> None:
     run_toy("hydra.sweeper.n_trials=2")
     with pytest.raises(SystemExit):
-        run_toy("hydra.sweeper.objectives=[latency,accuracy]")
+        run_toy("hydra.sweeper.objectives=[latency,context]")
     err = capsys.readouterr().err.strip()
     assert err == (
-        "pimdse: error: study 'toy' exists with directions ['maximize', 'minimize', 'minimize'], "
+        "pimdse: error: study 'toy' exists with directions ['minimize', 'minimize', 'minimize'], "
         "this sweep needs ['minimize', 'maximize']: choose another study_name"
     )
     assert len(load(tmp_path).get_trials()) == 2

@@ -29,6 +29,7 @@ SETTINGS = {
         "{seed:1}",
     ],
     "objectives": [
+        "[accuracy_loss,latency]",
         "[accuracy,latency]",
         "[speed]",
         "[]",

@@ -59,10 +59,71 @@ def test_missing_or_nan_objective_values_fail_with_the_key_named() -> None:
         objective_values({**RESULT, "latency_s": math.nan}, parse_objectives(["latency"]))
 
 
-def test_direction_contradicting_higher_is_better_is_a_config_error() -> None:
-    worse = {**RESULT, "accuracy": {"value": 0.3, "higher_is_better": False}}
-    with pytest.raises(ObjectiveDirectionError, match="higher_is_better=False"):
-        objective_values(worse, parse_objectives(["accuracy"]))
+LOSS = {
+    **RESULT,
+    "tokens_per_s": 250.0,
+    "tokens_per_j": 12.5,
+    "accuracy": {
+        "name": "loss_increase_est",
+        "value": 0.0123,
+        "higher_is_better": False,
+        "unit": "nats/token",
+    },
+}
+
+
+def test_accuracy_loss_minimises_the_metric_and_throughput_objectives_maximise() -> None:
+    objs = parse_objectives(["accuracy_loss", "tokens_per_s", "tokens_per_j"])
+    assert [(o.key, o.direction, o.unit) for o in objs] == [
+        ("accuracy.value", "minimize", ""),  # the unit is the record's (dse.results.labels)
+        ("tokens_per_s", "maximize", "tokens/s"),
+        ("tokens_per_j", "maximize", "tokens/J"),
+    ]
+    assert objective_values(LOSS, objs) == [0.0123, 250.0, 12.5]
+
+
+def test_old_higher_is_better_metric_keeps_the_accuracy_objective() -> None:
+    old = {**RESULT, "accuracy": {"name": "neg_attn_loss", "value": -0.0344, "higher_is_better": True}}
+    assert objective_values(old, parse_objectives(["accuracy"])) == [-0.0344]
+
+
+@pytest.mark.parametrize(
+    ("objective", "record", "message"),
+    [
+        (
+            "accuracy",
+            {"name": "loss_increase_est", "higher_is_better": False},
+            "objective accuracy: proxy.metric loss_increase_est is lower-is-better: "
+            "use objective accuracy_loss",
+        ),
+        (
+            "accuracy_loss",
+            {"name": "retrieval_acc", "higher_is_better": True},
+            "objective accuracy_loss: proxy.metric retrieval_acc is higher-is-better: use objective accuracy",
+        ),
+        # A record without its metric's name: the key is named.
+        (
+            "accuracy",
+            {"higher_is_better": False},
+            "objective accuracy: 'accuracy.value' is lower-is-better: use objective accuracy_loss",
+        ),
+    ],
+)
+def test_direction_contradicting_the_metric_names_the_objective_to_use(
+    objective: str, record: dict, message: str
+) -> None:
+    result = {**RESULT, "accuracy": {"value": 0.3, **record}}
+    with pytest.raises(ObjectiveDirectionError) as err:
+        objective_values(result, parse_objectives([objective]))
+    assert str(err.value) == message
+
+
+def test_direction_of_another_record_names_the_direction_to_use() -> None:
+    result = {"fidelity": {"value": 0.9, "higher_is_better": True}}
+    objective = parse_objectives([{"name": "fid", "key": "fidelity.value", "direction": "minimize"}])
+    with pytest.raises(ObjectiveDirectionError) as err:
+        objective_values(result, objective)
+    assert str(err.value) == "objective fid: 'fidelity.value' is higher-is-better: use direction maximize"
 
 
 def test_constraint_violations_follow_optunas_sign_convention() -> None:

@@ -35,7 +35,8 @@ def test_default_sweep_stores_every_trial_with_metrics_and_provenance(run_toy, t
     trials = study.get_trials()
     assert len(trials) == 12 == stats.completed + stats.failed
     assert [t.number for t in trials] == list(range(12))
-    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE", "MINIMIZE"]
+    # The default objectives: accuracy_loss (the toy's loss, as pimdse's default metric), latency, memory.
+    assert [d.name for d in study.directions] == ["MINIMIZE", "MINIMIZE", "MINIMIZE"]
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert complete, "the toy space has feasible, evaluable points"
     for t in complete:
@@ -182,6 +183,21 @@ def test_joblib_launcher(run_toy, tmp_path: Path) -> None:
     assert len(load(tmp_path).get_trials(states=[TrialState.COMPLETE, TrialState.FAIL])) == 4
 
 
+def test_accuracy_objective_maximises_a_higher_is_better_metric(run_toy, tmp_path: Path) -> None:
+    # The older kind of metric (a score, higher is better) with the `accuracy` objective, as before.
+    run_toy(
+        "toy.metric=score", "hydra.sweeper.objectives=[accuracy,latency,memory]", "hydra.sweeper.n_trials=6"
+    )
+    study = load(tmp_path)
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE", "MINIMIZE"]
+    complete = study.get_trials(states=[TrialState.COMPLETE])
+    assert complete
+    for t in complete:
+        expected = toy_app.evaluate(composed(t.user_attrs["overrides"]))  # holds toy.metric=score
+        assert expected["accuracy"]["name"] == "toy_score"
+        assert t.values == [expected["accuracy"]["value"], expected["latency_s"], expected["kv_bytes"]]
+
+
 def test_report_writes_plot_and_exports_next_to_the_study(run_toy, tmp_path: Path, capsys) -> None:
     run_toy("hydra.sweeper.report=true", "hydra.sweeper.n_trials=10")
     out = capsys.readouterr().out
@@ -191,15 +207,26 @@ def test_report_writes_plot_and_exports_next_to_the_study(run_toy, tmp_path: Pat
     df = pd.read_parquet(studies / "toy.trials.parquet")
     csv = pd.read_csv(studies / "toy.trials.csv")
     assert len(df) == len(csv) == 10
-    assert {"accuracy", "latency", "memory", "params.algo", "latency_s", "accuracy.value", "pareto"} <= set(
-        df
-    )
+    assert {
+        "accuracy_loss",
+        "latency",
+        "memory",
+        "params.algo",
+        "latency_s",
+        "accuracy.value",
+        "pareto",
+    } <= set(df)
     n_front = int(df["pareto"].sum())
     assert f"Pareto set of study 'toy' ({n_front} of 10 trials)" in out
     assert str(studies / "toy.html") in out and "hypervolume" in out
-    # One table row per Pareto trial, under the header.
-    table = out.split("trials):\n", 1)[1].split("hypervolume")[0].strip().splitlines()
-    assert len(table) == n_front + 1
+    # The metric and its unit, then one table row per Pareto trial under the header, the loss in
+    # the record's unit: 1 - accuracy (toy_app), e.g. PQ s=2 K=16: 0.1 * 2 / 4 = 0.05 nats/token.
+    legend, *table = out.split("trials):\n", 1)[1].split("hypervolume")[0].strip().splitlines()
+    assert legend == "accuracy_loss: accuracy loss (toy_loss, nats/token), lower is better"
+    assert len(table) == n_front + 1 and table[0].split()[:2] == ["trial", "accuracy_loss"]
+    front = df[df["pareto"]].sort_values("accuracy_loss")
+    for line, (_, row) in zip(table[1:], front.iterrows(), strict=True):
+        assert line.split()[:3] == [str(row["number"]), f"{row['accuracy_loss']:.4g}", "nats/token"]
 
 
 def study_db_url(tmp_path: Path) -> str:
@@ -213,14 +240,13 @@ def test_loaded_frame_matches_the_study(run_toy, tmp_path: Path) -> None:
     assert df["number"].tolist() == [t.number for t in study.get_trials()]
     for t in study.get_trials(states=[TrialState.COMPLETE]):
         row = df[df["number"] == t.number].iloc[0]
-        assert [row["accuracy"], row["latency"], row["memory"]] == t.values
+        assert [row["accuracy_loss"], row["latency"], row["memory"]] == t.values
         assert row["breakdown.attention"] == t.user_attrs["breakdown"]["attention"]
     front = df[df["pareto"]]
     for _, a in front.iterrows():  # no Pareto trial dominates another
         for _, b in front.iterrows():
-            dominates = (
-                b["accuracy"] >= a["accuracy"] and b["latency"] <= a["latency"] and b["memory"] <= a["memory"]
-            ) and (b["accuracy"], b["latency"], b["memory"]) != (a["accuracy"], a["latency"], a["memory"])
+            objectives = ["accuracy_loss", "latency", "memory"]
+            dominates = all(b[o] <= a[o] for o in objectives) and any(b[o] < a[o] for o in objectives)
             assert not dominates
     assert all(math.isnan(v) for v in df.loc[df["state"] == "FAIL", "latency"])
 

@@ -1,7 +1,9 @@
 """A toy Hydra app with the shape of `pimdse`: returns an evaluation dict from closed-form costs.
 
 bits a value: fp16 16, uniform bits + 32/group_size, pq log2(K)/s. KV bytes grow with context and
-bits; latency is KV bytes over (banks x clock); accuracy falls as bits fall. `algo.bits=3` raises
+bits; latency is KV bytes over (banks x clock); accuracy falls as bits fall, reported as pimdse's
+default metric does, a loss in nats/token (lower is better), or with `toy.metric=score` as a
+higher-is-better score without a unit (the older metrics' kind). `algo.bits=3` raises
 and `hw.banks=56` returns a NaN latency, so failure handling can be tested; `+toy.exit_on_banks=N`
 kills the evaluating process when hw.banks is N. `PIMDSE_SWEEP_CHECKS` gives the sweeper its cheap
 validator (hw.banks, hw.clock_ghz, hw.capacity_mib > 0; PQ's n_centroids >= 2) and the keys
@@ -72,18 +74,20 @@ def costs(cfg: DictConfig) -> dict[str, Any]:
         "kv_bytes_split": {"codes": kv_bytes, "codebooks": 0},
         "fits": kv_bytes <= cfg.hw.capacity_mib * 2**20,
         "max_context_tokens": None,
-        "accuracy": {
-            "name": "toy",
-            "value": accuracy,
-            "higher_is_better": True,
-            "metrics": {},
-            "refreshes": 0,
-        },
+        "accuracy": accuracy_record(accuracy, cfg.toy.metric),
         "breakdown": {"attention": latency_s},
         "kernels": {
             "attention": {"seconds": latency_s, "energy_j": None, "bound": "memory", "device": "pim"}
         },
     }
+
+
+def accuracy_record(accuracy: float, metric: str) -> dict[str, Any]:
+    """The toy's accuracy (1 lossless) as a `loss` (1 - accuracy, nats/token) or a `score`."""
+    if metric == "score":
+        return {"name": "toy_score", "value": accuracy, "higher_is_better": True, "unit": "", "metrics": {}}
+    loss = 1.0 - accuracy
+    return {"name": "toy_loss", "value": loss, "higher_is_better": False, "unit": "nats/token", "metrics": {}}
 
 
 @one_line_errors("pimdse")

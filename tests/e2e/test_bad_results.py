@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from small_proxy import SMALL_PROXY
 
 from dse.app.finite import check_finite
 from dse.app.groups import group_error
@@ -107,11 +108,14 @@ def test_check_finite_names_the_dotted_key():
 
 @pytest.mark.parametrize(("key", "value"), [("latency_s", "inf")])
 def test_pimdse_never_prints_a_non_finite_result(tmp_path, key, value):
-    cmd = [sys.executable, "-c", PATCHED, key, value, "pimdse", f"hydra.run.dir={tmp_path}/run", "algo=fp16"]
+    # The point is scored before its result is checked: on the small proxy (test_app's point).
+    point = ["algo=fp16", "proxy=full", *SMALL_PROXY]
+    cmd = [sys.executable, "-c", PATCHED, key, value, "pimdse", f"hydra.run.dir={tmp_path}/run", *point]
     proc = run(cmd, tmp_path)
     assert_one_line_error(proc, "pimdse", f"result.{key}={value}")
 
 
 def test_eval_never_dumps_a_non_finite_result(tmp_path):
-    proc = run([sys.executable, "-c", PATCHED, "kv_bytes", "nan", "dse.eval", "algo=fp16"], tmp_path)
+    point = ["algo=fp16", "proxy=full", *SMALL_PROXY]
+    proc = run([sys.executable, "-c", PATCHED, "kv_bytes", "nan", "dse.eval", *point], tmp_path)
     assert_one_line_error(proc, "dse.eval", "result.kv_bytes=nan")
