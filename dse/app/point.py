@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 import hw
 import models
 from dse.app.finite import check_finite
+from models.analog import DatapathAccuracy, score_datapath, validate_datapath
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,21 @@ class PointConfig:
     model: dict[str, Any]
     workload: dict[str, Any]
     proxy: dict[str, Any]
+    datapath: dict[str, Any] | None = None  # the analog-datapath emulation (conf `datapath`; None: defaults)
 
     @classmethod
     def from_cfg(cls, cfg: DictConfig) -> PointConfig:
         def part(name: str) -> dict[str, Any]:
             return OmegaConf.to_container(cfg[name], resolve=True)  # type: ignore[return-value]
 
-        return cls(part("hw"), part("algo"), part("model"), part("workload"), part("proxy"))
+        datapath = part("datapath") if "datapath" in cfg else None
+        return cls(part("hw"), part("algo"), part("model"), part("workload"), part("proxy"), datapath)
+
+    @property
+    def xbar_operators(self) -> tuple[str, ...]:
+        """The operators the hardware maps to the analog crossbar: they run through its emulation."""
+        mapping = self.hw.get("mapping") or {}
+        return tuple(op for op, device in mapping.items() if device == "xbar")
 
 
 def validate_point(point: PointConfig) -> None:
@@ -41,6 +50,8 @@ def validate_point(point: PointConfig) -> None:
     """
     hw.build(point.hw, point.algo, point.model, point.workload)
     models.validate(point.algo, point.proxy)
+    if point.xbar_operators:
+        validate_datapath(point.hw.get("xbar"), point.xbar_operators, point.proxy, point.datapath)
 
 
 def evaluate_point(cfg: DictConfig | PointConfig) -> dict[str, Any]:
@@ -48,16 +59,27 @@ def evaluate_point(cfg: DictConfig | PointConfig) -> dict[str, Any]:
 
     Keys: latency_s (decode step, s), energy_j (per decode step, J), kv_bytes, kv_bytes_split,
     fits, max_context_tokens (tokens), breakdown (kernel -> s), kernels (kernel -> seconds, energy_j,
-    bound, device), accuracy (name, value, higher_is_better, metrics, refreshes). Raises SpecError
-    naming the key of a NaN or infinite number (dse.app.finite).
+    bound, device), accuracy (name, value, higher_is_better, metrics, refreshes), and with operators
+    on a crossbar datapath (name, value: KL in nats/token, lower is better, metrics; models.analog).
+    Raises SpecError naming the key of a NaN or infinite number (dse.app.finite).
     """
     point = cfg if isinstance(cfg, PointConfig) else PointConfig.from_cfg(cfg)
     validate_point(point)
     system, kv_format, workload = hw.build(point.hw, point.algo, point.model, point.workload)
     result = hw.evaluate(system, kv_format, workload).to_dict()
     result["accuracy"] = models.score(point.algo, point.proxy).to_dict()
+    if point.xbar_operators:
+        result["datapath"] = score_datapath(point.hw["xbar"], point.xbar_operators, point.proxy,
+                                            point.datapath).to_dict()
     check_finite(result)
     return result
+
+
+def unscored_datapath(point: PointConfig) -> dict[str, Any]:
+    """{"datapath": its record's keys} for a point with crossbar operators (no model run), else {}."""
+    if not point.xbar_operators:
+        return {}
+    return {"datapath": DatapathAccuracy.unscored(point.xbar_operators).to_dict()}
 
 
 def score_hw_grid(cfg: DictConfig, hw_grid: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -70,5 +92,8 @@ def score_hw_grid(cfg: DictConfig, hw_grid: dict[str, Any]) -> tuple[Any, dict[s
     system, kv_format, workload = hw.build(hw_grid, point.algo, point.model, point.workload)
     cost = hw.evaluate(system, kv_format, workload)
     shared = {"accuracy": models.score(point.algo, point.proxy).to_dict()}
+    if point.xbar_operators:  # one datapath for the grid: its keys must not vary (models.analog says which)
+        shared["datapath"] = score_datapath(hw_grid["xbar"], point.xbar_operators, point.proxy,
+                                            point.datapath).to_dict()
     check_finite(shared)
     return cost, shared

@@ -7,7 +7,7 @@ from omegaconf import DictConfig
 
 import hw
 import models
-from dse.app.point import PointConfig, validate_point
+from dse.app.point import PointConfig, unscored_datapath, validate_point
 from dse.search.checks import ResultKeys, SweepChecks
 from models.spec import METRICS, parse_proxy
 
@@ -28,6 +28,7 @@ def result_keys(cfg: DictConfig) -> ResultKeys:
     system, kv_format, workload = hw.build(point.hw, point.algo, point.model, point.workload)
     result = hw.evaluate(system, kv_format, workload).to_dict()
     result["accuracy"] = unscored_accuracy(point.proxy).to_dict()
+    result.update(unscored_datapath(point))
     return ResultKeys.of(result, ACCURACY_OPEN_KEYS)
 
 

@@ -5,8 +5,9 @@ parameters only (crossbar arithmetic, operators, mapping, model, text), like the
 Three runs of the model over the evaluation sequences (docs/proxy.md "Analog datapath emulation"):
 exact (the checkpoint's weights), mapped (the weights the cells store, exact arithmetic) and emulated
 (mapped weights through DACs, ADCs and shift-and-add). The searched value is the datapath's own
-next-token KL(mapped || emulated) in nats/token, 0 when the datapath is lossless; the weight
-mapping's share (mapped against exact) and the total (emulated against exact) are reported beside it.
+next-token loss increase, NLL(emulated) - NLL(mapped) in nats/token (as the KV proxy's full-mode
+`loss_increase`); the weight mapping's share (mapped against exact) and the total (emulated against
+exact) are reported beside it, each also as a next-token KL.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from .spec import (
 
 CACHE_VERSION = 1  # bump when the numbers a key produces change
 UNIT = "nats/token"
-METRICS = ("kl", "nll_increase", "ppl_increase_pct", "top1_agree", "weight_kl", "weight_nll_increase",
-           "kl_vs_exact", "nll_increase_vs_exact", "ppl_exact", "ppl_mapped", "ppl_emulated")
+METRICS = ("loss_increase", "ppl_increase_pct", "kl", "top1_agree", "weight_loss_increase", "weight_kl",
+           "loss_increase_vs_exact", "kl_vs_exact", "ppl_exact", "ppl_mapped", "ppl_emulated")
 """Every metric of a datapath record (`compare`)."""
 
 
@@ -75,7 +76,8 @@ class DatapathPoint:
 
 @dataclass(frozen=True)
 class DatapathAccuracy:
-    """value: next-token KL(mapped || emulated), nats/token (lower is better); metrics: every number."""
+    """value: next-token loss increase of the datapath, nats/token (lower is better); metrics: every
+    number of `compare`."""
 
     value: float
     metrics: dict[str, float] = field(default_factory=dict)
@@ -83,7 +85,7 @@ class DatapathAccuracy:
     cached: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": "kl", "value": self.value, "higher_is_better": False, "unit": UNIT,
+        return {"name": "loss_increase", "value": self.value, "higher_is_better": False, "unit": UNIT,
                 "metrics": dict(self.metrics), "operators": list(self.operators)}
 
     @classmethod
@@ -160,7 +162,7 @@ def compute(point: DatapathPoint) -> DatapathAccuracy:
                           "ops": list(point.operators)}
     exact = _memo(text_key | {"run": "exact"}, lambda: forward(w, ids))
     mapped = _memo(map_key | {"run": "mapped"}, lambda: forward(w, ids, project=emu.mapped))
-    if point.datapath.adc_range == "calibrated":  # the ranges do not depend on the ADC: shared by its bits
+    if point.datapath.adc_range == "calibrated" and not emu.covers_full_scale:  # shared by ADC resolutions
         unconverted = {"geom": point.geom.key_dict() | {"adc_bits": None},
                        "datapath": asdict(point.datapath) | {"adc_range": None}}
         range_key = map_key | unconverted | {"run": "ranges"}
@@ -172,15 +174,15 @@ def compute(point: DatapathPoint) -> DatapathAccuracy:
         emu.ranges = dict(_RANGES[k])
     emulated = forward(w, ids, project=emu.analog)
     metrics = compare(w, emu, exact, mapped, emulated, ids[:, 1:])
-    return DatapathAccuracy(metrics["kl"], metrics, point.operators)
+    return DatapathAccuracy(metrics["loss_increase"], metrics, point.operators)
 
 
 def compare(w: LlamaWeights, emu: Emulator, exact: torch.Tensor, mapped: torch.Tensor, emulated: torch.Tensor,
             targets: torch.Tensor) -> dict[str, float]:
     """Hidden states [S, T, D] of the three runs and next tokens [S, T - 1] -> metrics per token:
-    kl (mapped || emulated), nll_increase (emulated - mapped), ppl_increase_pct, top1_agree (emulated
-    against mapped); weight_kl, weight_nll_increase (mapped against exact); kl_vs_exact,
-    nll_increase_vs_exact (emulated against exact); ppl_exact, ppl_mapped, ppl_emulated."""
+    loss_increase (NLL emulated - mapped), ppl_increase_pct, kl (mapped || emulated), top1_agree
+    (emulated against mapped); weight_loss_increase, weight_kl (mapped against exact);
+    loss_increase_vs_exact, kl_vs_exact (emulated against exact); ppl_exact, ppl_mapped, ppl_emulated."""
     sums = dict.fromkeys(("kl", "weight_kl", "kl_vs_exact", "nll_exact", "nll_mapped", "nll_emulated",
                           "agree"), 0.0)
     for s in range(exact.shape[0]):  # one sequence's vocab-sized logits at a time
@@ -199,10 +201,10 @@ def compare(w: LlamaWeights, emu: Emulator, exact: torch.Tensor, mapped: torch.T
     n = targets.numel()
     m = {k: v / n for k, v in sums.items()}
     increase = m["nll_emulated"] - m["nll_mapped"]
-    return {"kl": m["kl"], "nll_increase": increase, "ppl_increase_pct": 100.0 * math.expm1(increase),
-            "top1_agree": m["agree"], "weight_kl": m["weight_kl"],
-            "weight_nll_increase": m["nll_mapped"] - m["nll_exact"], "kl_vs_exact": m["kl_vs_exact"],
-            "nll_increase_vs_exact": m["nll_emulated"] - m["nll_exact"],
+    return {"loss_increase": increase, "ppl_increase_pct": 100.0 * math.expm1(increase), "kl": m["kl"],
+            "top1_agree": m["agree"], "weight_loss_increase": m["nll_mapped"] - m["nll_exact"],
+            "weight_kl": m["weight_kl"], "loss_increase_vs_exact": m["nll_emulated"] - m["nll_exact"],
+            "kl_vs_exact": m["kl_vs_exact"],
             "ppl_exact": math.exp(m["nll_exact"]), "ppl_mapped": math.exp(m["nll_mapped"]),
             "ppl_emulated": math.exp(m["nll_emulated"])}
 
