@@ -7,6 +7,7 @@ scoring mode fits and compresses it (`models.formats`) and scores the result.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -23,8 +24,18 @@ from .spec import METRICS, ProxySpec, metric_value, parse_proxy
 def _parse(algo_cfg: dict[str, Any], proxy_cfg: dict[str, Any]) -> KvFormat:
     fmt = format_for(parse_algo(algo_cfg), parse_proxy(proxy_cfg))
     fmt.check_proxy()
+    if fmt.proxy.mode == "retrieval":
+        _check_shortest_prompt(fmt)
     fmt.check_model(check_machine(fmt.proxy).head_dim)
     return fmt
+
+
+def _check_shortest_prompt(fmt: KvFormat) -> None:
+    """Retrieval mode compresses each prompt but its last token (models/retrieval.py): the format's
+    geometry rules (centroids, sinks + window, importance queries <= prefill) must hold at the shortest
+    prompt, and are monotone in the prefill, so that one check covers every length."""
+    shortest = replace(fmt.proxy, prefill_tokens=fmt.proxy.retrieval.lengths[0] - 1)
+    format_for(fmt.algo, shortest).check_proxy()
 
 
 def validate(algo_cfg: dict[str, Any], proxy_cfg: dict[str, Any]) -> None:

@@ -163,13 +163,14 @@ def test_every_algorithm_has_one_format() -> None:
 
 
 def test_cache_keys_are_those_of_the_cached_results() -> None:
-    """Keys of the default (wiki, 4K) proxy at CACHE_VERSION 2, as recorded: a change that moves them
-    must bump CACHE_VERSION on purpose; scale_bytes (cost model only) does not enter the accuracy key."""
+    """Keys of the default (wiki, 4K) proxy at CACHE_VERSION 2 (pq: channel_sort VERSION 3), as recorded:
+    a change that moves them must bump a version on purpose; scale_bytes (cost model only) does not
+    enter the accuracy key."""
     proxy = parse_proxy(_proxy())
     keys = {name: result_key(format_for(parse_algo(_algo(name)), proxy), proxy)
             for name in ("fp16", "uniform", "pq")}
     assert keys == {"fp16": "cf4e0a4f9d74f303fd03663f287ab92e", "uniform": "65a1c5d733cc993ad3c356cbfb65f2eb",
-                    "pq": "412c13ce5d77dfeeebd4b45da9a46507"}
+                    "pq": "2369c39f1ab9ca8975e4be1263c965f2"}
     wide_scales = format_for(parse_algo(_algo("uniform", scale_bytes=4)), proxy)
     assert result_key(wide_scales, proxy) == keys["uniform"]
 
@@ -284,3 +285,15 @@ def test_score_dispatches_the_mode_and_reads_direction_and_unit_from_the_table(
     assert (acc.name, acc.value, acc.higher_is_better, acc.unit, acc.mode, acc.refreshes) == (
         metric, value, higher, unit, mode, 2)
     assert acc.to_dict()["unit"] == unit and not list(tmp_path.iterdir())
+
+
+def test_retrieval_checks_the_algorithm_at_the_shortest_prompt() -> None:
+    """Each prompt but its last token is compressed: 2,048-token prompts leave 2,047 - 8 sinks = 2,039
+    tokens for k-means, below the 3,576 the quick geometry allows."""
+    ret = _proxy(mode="retrieval", metric="retrieval_acc")
+    models.validate(_algo("pq", n_centroids=2039), ret)
+    models.validate(_algo("pq", n_centroids=3000), _proxy())
+    with pytest.raises(models.SpecError) as e:
+        models.validate(_algo("pq", n_centroids=3000), ret)
+    assert str(e.value) == "algo.n_centroids=3000: must be <= prefill tokens available for k-means (2039)"
+    models.validate(_algo("pq", n_centroids=3000), ret | {"retrieval": {"lengths": [4096, 8192]}})
