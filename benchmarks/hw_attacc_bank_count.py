@@ -34,22 +34,32 @@ REFI, RFC = 5070, 455
 DHEAD, N_MAC, BANKS, BGS, RANKS, PCHS = 128, 16, 4, 4, 2, 2
 COLS_PER_ROW, V_ROW_OFFSET = 32, 1 << 13
 BUFFER = 32
+PRESETS = {"bank": "attacc_hbm3_bank", "bank_group": "attacc_hbm3_bankgroup"}
 
 
 @dataclass
 class Req:
     kind: str  # mac | wrgb | mvsb | mvgb | sfm | barrier
-    row: int = 0  # mac: row of the all-bank access
+    row: int = 0  # mac: row of the access
     unit: tuple[int, int] = (0, 0)  # moves: (rank, bank group) on pseudo-channel 0
+    bank: int = -1  # mac: the bank of a same-bank MAC (bank-group PEs); -1 all banks
 
 
-def head(length: int, k_row: int, v_row: int) -> dict[str, list]:
-    """One head's command groups on one channel, as the generator builds them."""
-    k_cols = math.ceil(DHEAD / BANKS / N_MAC)  # 2 columns of a head's K per token group
+def mac(placement: str, base_row: int, idx: int) -> Req:
+    """The MAC of column `idx` of a head's K or V: all-bank MACs walk one row after another; a bank-
+    group PE's same-bank MACs take a row of one bank, then the same row of the next bank."""
+    if placement == "bank":
+        return Req("mac", base_row + idx // COLS_PER_ROW)
+    rows_done = idx // COLS_PER_ROW
+    return Req("mac", base_row + rows_done // BANKS, bank=rows_done % BANKS)
+
+
+def head(length: int, k_row: int, v_row: int, placement: str = "bank") -> dict[str, list]:
+    """One head's command groups on one channel, as the generator for `placement` builds them."""
+    split = BANKS if placement == "bank" else 1  # bank PEs split the head dim over a bank group's banks
+    k_cols = math.ceil(DHEAD / split / N_MAC)  # columns of a head's K per token group: 2, or 8
     n_rows = math.ceil(length / (PCHS * RANKS * BGS))  # token groups (16 tokens each)
-    score_mac = [
-        [Req("mac", k_row + (k + n * k_cols) // COLS_PER_ROW) for k in range(k_cols)] for n in range(n_rows)
-    ]
+    score_mac = [[mac(placement, k_row, k + n * k_cols) for k in range(k_cols)] for n in range(n_rows)]
     score_mvsb = [
         [Req("mvsb", unit=(r, g)) for g in range(BGS) for r in range(RANKS)]
         for n in range(n_rows)
@@ -57,23 +67,20 @@ def head(length: int, k_row: int, v_row: int) -> dict[str, list]:
     ]
     per_unit = math.ceil(length / (PCHS * RANKS * BGS * N_MAC))
     mvgb = [Req("mvgb", unit=(r, g)) for r in range(RANKS) for g in range(BGS) for _ in range(per_unit)]
-    out_groups = math.ceil(DHEAD / (BANKS * N_MAC))
-    context_mac = [
-        [Req("mac", v_row + (k + n * n_rows) // COLS_PER_ROW) for k in range(n_rows)]
-        for n in range(out_groups)
-    ]
-    outputs = [Req("mvsb", unit=(r, 0)) for _ in range(BANKS) for r in range(RANKS)]
+    out_groups = math.ceil(DHEAD / (split * N_MAC))
+    context_mac = [[mac(placement, v_row, k + n * n_rows) for k in range(n_rows)] for n in range(out_groups)]
+    outputs = [Req("mvsb", unit=(r, 0)) for _ in range(split) for r in range(RANKS)]
     context_mvsb = [list(outputs) for _ in range(out_groups)]
-    wrgb = [Req("wrgb", unit=(0, 0)) for _ in range(BANKS * k_cols)]
+    wrgb = [Req("wrgb", unit=(0, 0)) for _ in range(split * k_cols)]
     return {"wrgb": wrgb, "smac": score_mac, "smvsb": score_mvsb, "sfm": [Req("sfm")], "mvgb": mvgb,
             "cmac": context_mac, "cmvsb": context_mvsb}  # fmt: skip
 
 
-def trace(length: int, heads: int) -> list[Req]:
+def trace(length: int, heads: int, placement: str = "bank") -> list[Req]:
     """The channel's requests in trace order (one head, or two in the generator's paired schedule)."""
     bar = Req("barrier")
     rows_per_head = math.ceil(4096 * DHEAD / (PCHS * RANKS * BGS * BANKS)) // (COLS_PER_ROW * 32)
-    hs = [head(length, i * rows_per_head, V_ROW_OFFSET + i * rows_per_head) for i in range(heads)]
+    hs = [head(length, i * rows_per_head, V_ROW_OFFSET + i * rows_per_head, placement) for i in range(heads)]
     out: list[Req] = []
     groups = math.ceil(length / (PCHS * RANKS * BGS) / 16)
 
@@ -140,57 +147,79 @@ def trace(length: int, heads: int) -> list[Req]:
 
 @dataclass
 class Channel:
-    """The state the controller's checks read: the all-bank open row and the last command times."""
+    """What the controller's checks read: open rows (bank -1: all banks, for all-bank MACs) and the
+    last command times, per bank and for the channel."""
 
-    ccdab: int
+    ccd: int  # nCCDAB for all-bank MACs, nCCDSB for same-bank ones
     now: int = 0
-    open_row: int | None = None
+    open_rows: dict = field(default_factory=dict)
+    mac_b: dict = field(default_factory=dict)
+    act_b: dict = field(default_factory=dict)
+    pre_b: dict = field(default_factory=dict)
     mac: int = -99
     act: int = -99
-    pre: int = -99
     ref: int = -999
     bus: int = -99
     rank_t: dict = field(default_factory=lambda: {0: -99, 1: -99})
     bg_t: dict = field(default_factory=dict)
 
     def command(self, r: Req) -> str:
-        """The command a request needs next (a MAC to a closed or other row needs ACTAB or PREA)."""
+        """The command a request needs next (a MAC to a closed or other row needs an activate or a
+        precharge of its bank, or of all banks)."""
         if r.kind != "mac":
             return r.kind
-        if self.open_row == r.row:
+        row = self.open_rows.get(r.bank)
+        if row == r.row:
             return "mac"
-        return "act" if self.open_row is None else "pre"
+        return "act" if row is None else "pre"
+
+    def hits_open_row(self, r: Req) -> bool:
+        return r.kind == "mac" and self.open_rows.get(r.bank) == r.row
 
     def ready(self, cmd: str, r: Req) -> bool:
-        t = self.now
+        t, b = self.now, r.bank
         if cmd == "mac":
-            return t >= max(self.mac + self.ccdab, self.act + T["RCDRD"])
+            return t >= max(self.mac + self.ccd, self.act_b.get(b, -99) + T["RCDRD"])
         if cmd == "act":
-            return t >= max(self.pre + T["RP"], self.act + T["RC"], self.ref + RFC)
+            bank = max(self.pre_b.get(b, -99) + T["RP"], self.act_b.get(b, -99) + T["RC"])
+            return t >= max(bank, self.ref + RFC, self.act + 2)
         if cmd == "pre":
-            return t >= max(self.mac + T["RTPL"], self.act + T["RAS"])
+            return t >= max(
+                self.mac_b.get(b, -99) + T["RTPL"], self.act_b.get(b, -99) + T["RAS"], self.act + 2
+            )
         rank, _ = r.unit
         return t >= max(
             self.bus + T["BL"], self.rank_t[rank] + T["CCDS"], self.bg_t.get(r.unit, -99) + T["CCDL"]
         )
 
     def issue(self, cmd: str, r: Req) -> None:
+        t, b = self.now, r.bank
         if cmd == "act":
-            self.open_row, self.act = r.row, self.now
+            self.open_rows[b], self.act_b[b], self.act = r.row, t, t
         elif cmd == "pre":
-            self.open_row, self.pre = None, self.now
+            self.open_rows.pop(b)
+            self.pre_b[b] = t
         elif cmd == "mac":
-            self.mac = self.now
+            self.mac, self.mac_b[b] = t, t
         else:
-            self.bus, self.rank_t[r.unit[0]], self.bg_t[r.unit] = self.now, self.now, self.now
+            self.bus, self.rank_t[r.unit[0]], self.bg_t[r.unit] = t, t, t
+
+    def close_all(self) -> bool:
+        """Precharge every open bank at once (PREA, before a refresh) if their timings allow."""
+        banks = list(self.open_rows)
+        if not all(self.ready("pre", Req("mac", bank=b)) for b in banks):
+            return False
+        for b in banks:
+            self.issue("pre", Req("mac", bank=b))
+        return True
 
 
-def count(reqs: list[Req], ccdab: int, refresh: bool = True) -> int:
+def count(reqs: list[Req], ccd: int, refresh: bool = True) -> int:
     """Cycles until the channel has issued every request."""
     feed = iter(reqs)
     buf: list[Req] = []
     pending = True
-    ch = Channel(ccdab)
+    ch = Channel(ccd)
     next_ref = REFI if refresh else None
     ref_wait = False
     done = 0
@@ -206,10 +235,9 @@ def count(reqs: list[Req], ccdab: int, refresh: bool = True) -> int:
         if next_ref is not None and ch.now >= next_ref:
             ref_wait, next_ref = True, next_ref + REFI
         if ref_wait:  # nothing else issues until both pseudo-channels' REFab have
-            if ch.open_row is not None:
-                if ch.ready("pre", Req("mac")):
-                    ch.issue("pre", Req("mac"))
-            elif ch.now >= max(ch.pre + T["RP"], ch.act + T["RC"]):
+            if ch.open_rows:
+                ch.close_all()
+            elif ch.now >= max([ch.act + T["RC"]] + [p + T["RP"] for p in ch.pre_b.values()]):
                 ch.ref, ref_wait = ch.now + 1, False
             ch.now += 1
             continue
@@ -225,8 +253,8 @@ def count(reqs: list[Req], ccdab: int, refresh: bool = True) -> int:
             is_row = cmd in ("act", "pre")
             if (row_issued if is_row else col_issued) or not ch.ready(cmd, r):
                 continue
-            if cmd == "pre" and any(q.kind == "mac" and q.row == ch.open_row for q in buf):
-                continue  # a queued request still hits the open row
+            if cmd == "pre" and any(q.bank == r.bank and ch.hits_open_row(q) for q in buf):
+                continue  # a queued request still hits the bank's open row
             ch.issue(cmd, r)
             if is_row:
                 row_issued = True
@@ -239,11 +267,11 @@ def count(reqs: list[Req], ccdab: int, refresh: bool = True) -> int:
     return done + 1
 
 
-def model_cycles(length: int, heads: int, ccdab: int, refresh: bool = True) -> float:
+def model_cycles(length: int, heads: int, ccd: int, refresh: bool = True, placement: str = "bank") -> float:
     """hw's PIM attention kernels (KV append left out: the trace has none) on one channel, in tCK."""
-    cfg = load("hw", "attacc_hbm3_bank")
+    cfg = load("hw", PRESETS[placement])
     cfg["pim"] |= {"stacks": 1, "channels_per_stack": 1, "refresh": refresh}
-    cfg["pim"]["pe"]["bank"]["cmd_interval_cycles"] = ccdab
+    cfg["pim"]["pe"][placement]["cmd_interval_cycles"] = ccd
     cfg["mapping"] = isolated_mapping(attention="pim")
     shape = {"n_layers": 1, "n_q_heads": heads, "n_kv_heads": heads, "head_dim": DHEAD}
     workload = {"context_tokens": length, "batch": 1, "decode_steps": 1}
@@ -257,17 +285,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int)
     parser.add_argument("--heads", type=int, default=1, choices=[1, 2])
+    parser.add_argument("--placement", default="bank", choices=sorted(PRESETS))
     parser.add_argument("--no-power-limit", action="store_true")
     parser.add_argument("--no-refresh", action="store_true")
     args = parser.parse_args()
-    ccdab = 4 if args.no_power_limit else T["CCDAB"]
+    ccd = 4 if args.no_power_limit else T["CCDAB"]
     cases = [args.tokens] if args.tokens else [1024, 4096, 16384, 65536]
-    print("| tokens | heads | nCCDAB | counted | model | model / count |")
-    print("|---|---|---|---|---|---|")
+    print("| placement | tokens | heads | MAC interval | counted | model | model / count |")
+    print("|---|---|---|---|---|---|---|")
     for length in cases:
-        counted = count(trace(length, args.heads), ccdab, refresh=not args.no_refresh)
-        model = model_cycles(length, args.heads, ccdab, refresh=not args.no_refresh)
-        print(f"| {length} | {args.heads} | {ccdab} | {counted} | {model:.0f} | {model / counted:.3f} |")
+        reqs = trace(length, args.heads, args.placement)
+        counted = count(reqs, ccd, refresh=not args.no_refresh)
+        model = model_cycles(length, args.heads, ccd, refresh=not args.no_refresh, placement=args.placement)
+        cells = f"{args.placement} | {length} | {args.heads} | {ccd} | {counted} | {model:.0f}"
+        print(f"| {cells} | {model / counted:.3f} |")
 
 
 if __name__ == "__main__":

@@ -228,17 +228,19 @@ def pq_codebook_placement() -> None:
 
 
 def attacc_one_head() -> None:
-    """Section 7: AttAcc!'s bank-level attention on one channel, the command-by-command count of
-    benchmarks/hw_attacc_bank_count.py beside the model (refresh in both: the count from cycle 0)."""
-    print("## Attention on one channel against AttAcc!'s bank-level trace as issued (scripted count)")
-    print("| tokens | heads | nCCDAB | counted cycles | model cycles | model / count |")
-    print("|---|---|---|---|---|---|")
-    for heads in (1, 2):
-        for ccdab in (6, 4):
-            for tokens in (1024, 4096, 16384, 65536):
-                counted = attacc_count.count(attacc_count.trace(tokens, heads), ccdab)
-                model = attacc_count.model_cycles(tokens, heads, ccdab)
-                row(tokens, heads, ccdab, counted, f"{model:.0f}", f"{model / counted:.3f}")
+    """Section 7: AttAcc!'s bank- and bank-group-level attention on one channel, the command-by-command
+    count of benchmarks/hw_attacc_bank_count.py beside the model (refresh in both: the count's from
+    cycle 5070 on)."""
+    print("## Attention on one channel against AttAcc!'s trace as issued (scripted count)")
+    print("| placement | tokens | heads | MAC interval | counted cycles | model cycles | model / count |")
+    print("|---|---|---|---|---|---|---|")
+    for placement in ("bank", "bank_group"):
+        for heads in (1, 2):
+            for ccd in (6, 4):
+                for tokens in (1024, 4096, 16384, 65536):
+                    counted = attacc_count.count(attacc_count.trace(tokens, heads, placement), ccd)
+                    model = attacc_count.model_cycles(tokens, heads, ccd, placement=placement)
+                    row(placement, tokens, heads, ccd, counted, f"{model:.0f}", f"{model / counted:.3f}")
     print()
 
 
