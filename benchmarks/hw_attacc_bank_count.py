@@ -34,7 +34,11 @@ REFI, RFC = 5070, 455
 DHEAD, N_MAC, BANKS, BGS, RANKS, PCHS = 128, 16, 4, 4, 2, 2
 COLS_PER_ROW, V_ROW_OFFSET = 32, 1 << 13
 BUFFER = 32
-PRESETS = {"bank": "attacc_hbm3_bank", "bank_group": "attacc_hbm3_bankgroup"}
+PRESETS = {
+    "bank": "attacc_hbm3_bank",
+    "bank_group": "attacc_hbm3_bankgroup",
+    "buffer_die": "attacc_hbm3_bufferdie",
+}
 
 
 @dataclass
@@ -47,15 +51,23 @@ class Req:
 
 def mac(placement: str, base_row: int, idx: int) -> Req:
     """The MAC of column `idx` of a head's K or V: all-bank MACs walk one row after another; a bank-
-    group PE's same-bank MACs take a row of one bank, then the same row of the next bank."""
+    group PE's same-bank MACs take a row of one bank, then the same row of the next bank; the buffer
+    die's per-bank MACs rotate over the 8 (rank, bank group) pairs, then the 4 banks, then columns."""
     if placement == "bank":
         return Req("mac", base_row + idx // COLS_PER_ROW)
-    rows_done = idx // COLS_PER_ROW
-    return Req("mac", base_row + rows_done // BANKS, bank=rows_done % BANKS)
+    if placement == "bank_group":
+        rows_done = idx // COLS_PER_ROW
+        return Req("mac", base_row + rows_done // BANKS, bank=rows_done % BANKS)
+    pair, rest = idx % (RANKS * BGS), idx // (RANKS * BGS)
+    bank, col_steps = rest % BANKS, rest // BANKS
+    unit = (pair // BGS, pair % BGS)
+    return Req("mac", base_row + col_steps // COLS_PER_ROW, unit=unit, bank=pair * BANKS + bank)
 
 
 def head(length: int, k_row: int, v_row: int, placement: str = "bank") -> dict[str, list]:
     """One head's command groups on one channel, as the generator for `placement` builds them."""
+    if placement == "buffer_die":
+        return buffer_die_head(length, k_row, v_row)
     split = BANKS if placement == "bank" else 1  # bank PEs split the head dim over a bank group's banks
     k_cols = math.ceil(DHEAD / split / N_MAC)  # columns of a head's K per token group: 2, or 8
     n_rows = math.ceil(length / (PCHS * RANKS * BGS))  # token groups (16 tokens each)
@@ -76,13 +88,32 @@ def head(length: int, k_row: int, v_row: int, placement: str = "bank") -> dict[s
             "cmac": context_mac, "cmvsb": context_mvsb}  # fmt: skip
 
 
+def buffer_die_head(length: int, k_row: int, v_row: int) -> dict[str, list]:
+    """The buffer-die generator: per-bank MACs (MAC_PB, both pseudo-channels at once), 8 a token of
+    a pseudo-channel, tokens over the 2 pCHs; one MV_SB per 16 tokens and per output slice, L/32
+    MV_GB, all on bank group 0 of rank 0."""
+    k_cols = math.ceil(DHEAD / N_MAC)
+    n_rows = math.ceil(length / PCHS)
+    score_mac = [[mac("buffer_die", k_row, k + n * k_cols) for k in range(k_cols)] for n in range(n_rows)]
+    score_mvsb = [[Req("mvsb")] for n in range(n_rows) if n % 16 == 15 or n == n_rows - 1]
+    mvgb = [Req("mvgb") for _ in range(math.ceil(length / (PCHS * N_MAC)))]
+    out_groups = math.ceil(DHEAD / N_MAC)
+    context_mac = [
+        [mac("buffer_die", v_row, k + n * n_rows) for k in range(n_rows)] for n in range(out_groups)
+    ]
+    context_mvsb = [[Req("mvsb")] for _ in range(out_groups)]
+    wrgb = [Req("wrgb") for _ in range(k_cols)]
+    return {"wrgb": wrgb, "smac": score_mac, "smvsb": score_mvsb, "sfm": [Req("sfm")], "mvgb": mvgb,
+            "cmac": context_mac, "cmvsb": context_mvsb}  # fmt: skip
+
+
 def trace(length: int, heads: int, placement: str = "bank") -> list[Req]:
     """The channel's requests in trace order (one head, or two in the generator's paired schedule)."""
     bar = Req("barrier")
     rows_per_head = math.ceil(4096 * DHEAD / (PCHS * RANKS * BGS * BANKS)) // (COLS_PER_ROW * 32)
     hs = [head(length, i * rows_per_head, V_ROW_OFFSET + i * rows_per_head, placement) for i in range(heads)]
     out: list[Req] = []
-    groups = math.ceil(length / (PCHS * RANKS * BGS) / 16)
+    groups = math.ceil(len(hs[0]["smac"]) / 16)
 
     def macs(h: dict, j: int) -> list[Req]:
         return [r for g in h["smac"][j * 16 : j * 16 + 16] for r in g]
@@ -150,7 +181,8 @@ class Channel:
     """What the controller's checks read: open rows (bank -1: all banks, for all-bank MACs) and the
     last command times, per bank and for the channel."""
 
-    ccd: int  # nCCDAB for all-bank MACs, nCCDSB for same-bank ones
+    ccd: int  # nCCDAB for all-bank MACs, nCCDSB for same-bank ones, nBL for per-bank ones
+    per_bank: bool = False  # per-bank MACs also keep nCCDS in a rank and nCCDL in a bank group
     now: int = 0
     open_rows: dict = field(default_factory=dict)
     mac_b: dict = field(default_factory=dict)
@@ -162,6 +194,8 @@ class Channel:
     bus: int = -99
     rank_t: dict = field(default_factory=lambda: {0: -99, 1: -99})
     bg_t: dict = field(default_factory=dict)
+    mac_rank: dict = field(default_factory=dict)
+    mac_bg: dict = field(default_factory=dict)
 
     def command(self, r: Req) -> str:
         """The command a request needs next (a MAC to a closed or other row needs an activate or a
@@ -179,7 +213,11 @@ class Channel:
     def ready(self, cmd: str, r: Req) -> bool:
         t, b = self.now, r.bank
         if cmd == "mac":
-            return t >= max(self.mac + self.ccd, self.act_b.get(b, -99) + T["RCDRD"])
+            ready = t >= max(self.mac + self.ccd, self.act_b.get(b, -99) + T["RCDRD"])
+            if self.per_bank:
+                rank_free = self.mac_rank.get(r.unit[0], -99) + T["CCDS"]
+                ready = ready and t >= max(rank_free, self.mac_bg.get(r.unit, -99) + T["CCDL"])
+            return ready
         if cmd == "act":
             bank = max(self.pre_b.get(b, -99) + T["RP"], self.act_b.get(b, -99) + T["RC"])
             return t >= max(bank, self.ref + RFC, self.act + 2)
@@ -201,6 +239,7 @@ class Channel:
             self.pre_b[b] = t
         elif cmd == "mac":
             self.mac, self.mac_b[b] = t, t
+            self.mac_rank[r.unit[0]], self.mac_bg[r.unit] = t, t
         else:
             self.bus, self.rank_t[r.unit[0]], self.bg_t[r.unit] = t, t, t
 
@@ -214,12 +253,12 @@ class Channel:
         return True
 
 
-def count(reqs: list[Req], ccd: int, refresh: bool = True) -> int:
+def count(reqs: list[Req], ccd: int, refresh: bool = True, placement: str = "bank") -> int:
     """Cycles until the channel has issued every request."""
     feed = iter(reqs)
     buf: list[Req] = []
     pending = True
-    ch = Channel(ccd)
+    ch = Channel(ccd, per_bank=placement == "buffer_die")
     next_ref = REFI if refresh else None
     ref_wait = False
     done = 0
@@ -281,6 +320,14 @@ def model_cycles(length: int, heads: int, ccd: int, refresh: bool = True, placem
     return seconds / system.pim.timings.tck_s
 
 
+def mac_interval(placement: str, power_limit: bool) -> int:
+    """Cycles between MACs: nCCDAB / nCCDSB (6 under the power limit, 4 without) or, for the buffer
+    die's per-bank MACs, nBL on the channel (2; the power limit does not touch them)."""
+    if placement == "buffer_die":
+        return T["BL"]
+    return T["CCDAB"] if power_limit else 4
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int)
@@ -289,13 +336,13 @@ def main() -> None:
     parser.add_argument("--no-power-limit", action="store_true")
     parser.add_argument("--no-refresh", action="store_true")
     args = parser.parse_args()
-    ccd = 4 if args.no_power_limit else T["CCDAB"]
+    ccd = mac_interval(args.placement, not args.no_power_limit)
     cases = [args.tokens] if args.tokens else [1024, 4096, 16384, 65536]
     print("| placement | tokens | heads | MAC interval | counted | model | model / count |")
     print("|---|---|---|---|---|---|---|")
     for length in cases:
         reqs = trace(length, args.heads, args.placement)
-        counted = count(reqs, ccd, refresh=not args.no_refresh)
+        counted = count(reqs, ccd, refresh=not args.no_refresh, placement=args.placement)
         model = model_cycles(length, args.heads, ccd, refresh=not args.no_refresh, placement=args.placement)
         cells = f"{args.placement} | {length} | {args.heads} | {ccd} | {counted} | {model:.0f}"
         print(f"| {cells} | {model / counted:.3f} |")

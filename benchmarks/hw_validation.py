@@ -228,17 +228,19 @@ def pq_codebook_placement() -> None:
 
 
 def attacc_one_head() -> None:
-    """Section 7: AttAcc!'s bank- and bank-group-level attention on one channel, the command-by-command
+    """Section 7: AttAcc!'s attention at each placement on one channel, the command-by-command
     count of benchmarks/hw_attacc_bank_count.py beside the model (refresh in both: the count's from
     cycle 5070 on)."""
     print("## Attention on one channel against AttAcc!'s trace as issued (scripted count)")
     print("| placement | tokens | heads | MAC interval | counted cycles | model cycles | model / count |")
     print("|---|---|---|---|---|---|---|")
-    for placement in ("bank", "bank_group"):
+    for placement in ("bank", "bank_group", "buffer_die"):
         for heads in (1, 2):
-            for ccd in (6, 4):
+            limits = (True,) if placement == "buffer_die" else (True, False)  # MAC_PB: no power limit
+            for ccd in (attacc_count.mac_interval(placement, limit) for limit in limits):
                 for tokens in (1024, 4096, 16384, 65536):
-                    counted = attacc_count.count(attacc_count.trace(tokens, heads, placement), ccd)
+                    reqs = attacc_count.trace(tokens, heads, placement)
+                    counted = attacc_count.count(reqs, ccd, placement=placement)
                     model = attacc_count.model_cycles(tokens, heads, ccd, placement=placement)
                     row(placement, tokens, heads, ccd, counted, f"{model:.0f}", f"{model / counted:.3f}")
     print()
