@@ -107,8 +107,8 @@ def tiny_weights() -> LlamaWeights:
 
     cfg = LlamaConfig(n_layers=2, d_model=8, n_heads=2, n_kv_heads=1, head_dim=4, ffn_dim=12, vocab_size=11,
                       rope_theta=10000.0, norm_eps=1e-5)
-    layers = [LayerWeights(torch.ones(8), r(8, 8), r(4, 8), r(4, 8), r(8, 8), torch.ones(8), r(12, 8), r(12, 8),
-                           r(8, 12)) for _ in range(2)]
+    layers = [LayerWeights(torch.ones(8), r(8, 8), r(4, 8), r(4, 8), r(8, 8), torch.ones(8), r(12, 8),
+                           r(12, 8), r(8, 12)) for _ in range(2)]
     return LlamaWeights(cfg, r(11, 8), layers, torch.ones(8), r(11, 8))
 
 
