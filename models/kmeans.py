@@ -13,8 +13,9 @@ import torch
 
 _CHUNK_ELEMS = 1 << 20  # distance-matrix elements per chunk: 4 MiB of float32 stays in cache between
 # the distance passes and the argmin (3x faster than 64 MiB chunks at K = 512 on this CPU)
-_BROADCAST_MAX_DIM = 4  # s up to this: distances by s broadcast multiply-adds (a batched matrix product
-# with a 2- or 4-wide inner dimension runs at a third of that speed on this CPU); above: one baddbmm
+_BROADCAST_MAX_DIM = 4  # s up to this (and K >= _GROUPED_MIN_K): distances by s broadcast multiply-adds
+# (a batched matrix product with a 2- or 4-wide inner dimension runs at a third of that speed on this
+# CPU at K >= 256; at small K it is as fast); otherwise one baddbmm
 _GROUPS = 32  # centroid groups of the two-stage argmin (torch's argmin is scalar; amin is vectorised)
 _GROUPED_MIN_K = 128  # below this many centroids a plain argmin is as fast
 
@@ -37,8 +38,9 @@ def assign(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     b, n, s = x.shape
     k = c.shape[1]
     groups = _GROUPS if k >= _GROUPED_MIN_K else 1
+    broadcast = s <= _BROADCAST_MAX_DIM and groups > 1
     cp, cn = _group_major(c, groups)  # [B, Kp, s], Kp = K padded to a multiple of `groups`; ||c||^2
-    if s <= _BROADCAST_MAX_DIM:
+    if broadcast:
         xt = x.transpose(1, 2).contiguous()  # [B, s, N]: each dimension a contiguous row
         at = (-2.0 * cp).transpose(1, 2).contiguous()  # [B, s, Kp]
     out = torch.empty(b, n, dtype=torch.long, device=x.device)
@@ -48,7 +50,7 @@ def assign(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     for i in range(0, b, step):
         for j in range(0, n, rows):
             pi, pj = slice(i, i + step), slice(j, j + rows)
-            if s <= _BROADCAST_MAX_DIM:
+            if broadcast:
                 d = _broadcast_distances(xt[pi, :, pj], at[pi], cn[pi])
             else:
                 d = torch.baddbmm(cn[pi, None, :], x[pi, pj], cp[pi].transpose(1, 2), alpha=-2.0)
