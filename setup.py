@@ -1,6 +1,6 @@
 """The packaging rule pyproject.toml cannot state: the repository's top-level conf/ (Hydra's configs)
 ships in the wheel as the package `pimdse_conf`, found at run time with importlib.resources
-(spec.conf). pyproject.toml's `packages.find` cannot rename a directory, so the package list is
+(spec.conf); models/ ships its quick-mode calibration (quick_fit.json) beside its code. pyproject.toml's `packages.find` cannot rename a directory, so the package list is
 built here; everything else (metadata, dependencies, scripts) is in pyproject.toml.
 """
 
@@ -13,5 +13,5 @@ CONF = [CONF_PACKAGE, *(f"{CONF_PACKAGE}.{group}" for group in find_namespace_pa
 setup(
     packages=CODE + CONF,
     package_dir={CONF_PACKAGE: "conf"},
-    package_data={package: ["*.yaml"] for package in CONF},
+    package_data={**{package: ["*.yaml"] for package in CONF}, "models": ["*.json"]},
 )

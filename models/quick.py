@@ -2,7 +2,8 @@
 
 For the captured layers of every evaluation sequence, the last `queries_per_seq` decode queries attend
 over the cache as the algorithm leaves it after streaming the whole sequence; metrics compare with
-exact FP32 attention and are averaged over sequences, layers, heads and queries.
+exact FP32 attention and are averaged over sequences, layers, heads and queries. `loss_increase_est`
+maps them to an estimate of the full-mode next-token loss increase in nats/token (`models.quick_fit`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .attention import compressed_attention, fidelity_metrics, reference_attenti
 from .calibration import Calibration
 from .capture import CaptureKey, load_capture
 from .formats import KvBatch, KvFormat
+from .quick_fit import shipped_fit
 from .result import ModeResult
 from .spec import ProxySpec
 
@@ -29,4 +31,6 @@ def score_quick(fmt: KvFormat, spec: ProxySpec) -> ModeResult:
     comp = fmt.compress(batch, fmt.fit(batch, calibration))
     out, p = compressed_attention(q, k, v, comp.k_hat, comp.v_hat, q_pos, comp.region, comp.read(q, q_pos))
     ref_out, ref_p = reference_attention(q, k, v, q_pos)
-    return ModeResult(fidelity_metrics(out, p, ref_out, ref_p, spec.topk), comp.refreshes)
+    metrics = fidelity_metrics(out, p, ref_out, ref_p, spec.topk)
+    estimate = shipped_fit().estimate(metrics, fmt.algorithm)
+    return ModeResult(metrics | {"loss_increase_est": estimate}, comp.refreshes)
