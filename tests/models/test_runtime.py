@@ -70,3 +70,11 @@ def test_model_dir_that_is_not_a_causal_lm(tmp_path: Path) -> None:
 def test_model_dir_that_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="does not exist"):
         load_hf_dir(tmp_path / "nope")
+
+
+def test_rope_tables_live_on_the_positions_device() -> None:
+    """A cuda forward builds its RoPE tables there (checked on the meta device, which needs no GPU)."""
+    from models.llama import rope_cos_sin
+
+    cos, sin = rope_cos_sin(torch.arange(5, device="meta"), 8, 1e4)
+    assert cos.device.type == sin.device.type == "meta" and cos.shape == (5, 8)
