@@ -5,7 +5,7 @@ The space (pimdse's conf/, Mistral-7B on the AQPIM HBM3-PIM preset): the KV algo
 subvector dim x codebook size, or uniform with bits: 12 algorithm points) times four hardware
 knobs (stacks, bank-PE lanes, banks per PE, PE clock: 81 points) = 972 design points. The whole
 grid is costed with the real cost model (vectorised per algorithm point) and the cached accuracy
-proxy; objectives are pimdse's defaults (accuracy max, latency min, KV memory min), with the
+proxy; objectives are pimdse's defaults (accuracy loss min, latency min, KV memory min), with the
 `fits` constraint. Each sampler then proposes points one at a time through pimdse's own space
 (conditional parameters, Optuna 5 constraints) and is scored from the precomputed table; as in
 the sweeper, a repeated proposal is answered from what was already evaluated and does not count.
@@ -49,7 +49,8 @@ ALGO = {
     "uniform": {"algo.bits": (2, 4, 8)},
 }
 SCORING = Scoring(
-    parse_objectives(["accuracy", "latency", "memory"]), parse_constraints([{"key": "fits", "equals": True}])
+    parse_objectives(["accuracy_loss", "latency", "memory"]),
+    parse_constraints([{"key": "fits", "equals": True}]),
 )
 
 
