@@ -22,6 +22,10 @@ def format_point(title: str, result: dict[str, Any]) -> str:
     if result.get("max_context_tokens") is not None:
         rows.append(("largest context that fits", tokens_text(result["max_context_tokens"])))
     rows.append(accuracy_row(acc))
+    if "datapath" in result:  # projections on analog crossbars: their own accuracy axis
+        dp = result["datapath"]
+        rows.append(("datapath loss (analog crossbars)",
+                     f"{score_text(dp['value'])} {dp['unit']} (lower is better)"))
 
     width = max(len(label) for label, _ in rows)
     lines = [title, "-" * len(title)]

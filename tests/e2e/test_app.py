@@ -66,6 +66,10 @@ def test_format_point_scales_units_and_shares():
     assert "NO" in text and "1,000 tokens" in text
     assert "\naccuracy (attn_snr_db)     12.5 dB (higher is better)\n" in text
     assert "1.500 ms   75.0%  internal_bw" in text
+    assert "datapath" not in text  # no crossbar, no datapath row
+    analog = result | {"datapath": {"name": "loss_increase", "value": 0.0424, "unit": "nats/token"}}
+    row = "\ndatapath loss (analog crossbars)  0.0424 nats/token (lower is better)\n"
+    assert row in format_point("t", analog)
 
 
 def test_accuracy_row_says_loss_estimate_unit_and_direction():
