@@ -22,8 +22,7 @@ from .attention import compressed_attention
 from .calibration import Calibration
 from .capture import CaptureKey, load_capture
 from .formats import KvBatch, KvFormat
-from .forward import forward, logits
-from .llama import LlamaWeights
+from .forward import ModelWeights, forward, logits
 from .longrange import POSITION_CHUNK, LongRangeRule, long_range
 from .result import ModeResult
 from .runtime import get_model
@@ -69,7 +68,7 @@ def long_range_metrics(nll: torch.Tensor, ref_nll: torch.Tensor, mask: torch.Ten
             "long_range_share": n / mask.numel()}
 
 
-def next_token_metrics(w: LlamaWeights, hidden: torch.Tensor, ref_hidden: torch.Tensor, targets: torch.Tensor
+def next_token_metrics(w: ModelWeights, hidden: torch.Tensor, ref_hidden: torch.Tensor, targets: torch.Tensor
                        ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
     """hidden/ref_hidden [S, T, D] final normed states, targets [S, T] -> (KL, perplexities, loss increase,
     top-1 agreement; NLL [S, T] with and without compression, nats)."""

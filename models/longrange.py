@@ -22,8 +22,7 @@ import torch
 from filelock import FileLock
 from safetensors.torch import load_file, save_file
 
-from .forward import forward, logits
-from .llama import LlamaWeights
+from .forward import ModelWeights, forward, logits
 
 POSITION_CHUNK = 1024
 """Positions whose vocab-sized logits are held at once: ~0.2 GB per fp32 [1024, 49152] tensor for
@@ -41,7 +40,7 @@ class LongRangeRule:
     margin_nats: float = 0.5  # loss(short) - loss(full) >= this: far context makes it >= 1.65x likelier
 
 
-def token_nll(w: LlamaWeights, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def token_nll(w: ModelWeights, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Next-token NLL [S, T] (nats) of targets [S, T] under final normed hidden states [S, T, D]."""
     out = torch.empty(targets.shape, dtype=torch.float32)
     for s in range(hidden.shape[0]):
@@ -52,7 +51,7 @@ def token_nll(w: LlamaWeights, hidden: torch.Tensor, targets: torch.Tensor) -> t
     return out
 
 
-def short_context_nll(w: LlamaWeights, ids: torch.Tensor, prefill: int, rule: LongRangeRule) -> torch.Tensor:
+def short_context_nll(w: ModelWeights, ids: torch.Tensor, prefill: int, rule: LongRangeRule) -> torch.Tensor:
     """NLL [S, L - prefill - 1] of tokens prefill + 1 .. L - 1 seen with only sinks + a recent window."""
     n_seq, length = ids.shape
     out = torch.empty(n_seq, length - prefill - 1)
@@ -74,7 +73,7 @@ class LongRange:
     mask: torch.Tensor  # bool: long-range positions
 
 
-def long_range(w: LlamaWeights, ids: torch.Tensor, ref_hidden: torch.Tensor, prefill: int,
+def long_range(w: ModelWeights, ids: torch.Tensor, ref_hidden: torch.Tensor, prefill: int,
                rule: LongRangeRule, cache_dir: Path, capture_digest: str) -> LongRange:
     """The long-range positions of one evaluation capture (ids [S, L], exact hidden [S, L - prefill, D]),
     computed once per (capture, rule) and kept under cache_dir/activations."""

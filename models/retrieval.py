@@ -29,7 +29,7 @@ from .attention import compressed_attention
 from .calibration import Calibration
 from .capture import tail_queries
 from .formats import KvBatch, KvFormat
-from .llama import LlamaWeights, forward, logits
+from .forward import ModelWeights, forward, logits
 from .loader import load_tokenizer
 from .result import ModeResult
 from .retrieval_prompts import DEFAULT_FORM, VERSION, RetrievalItem, build_items, haystack_dump
@@ -82,7 +82,7 @@ def _capture_path(spec: ProxySpec, item: RetrievalItem) -> Path:
     return Path(spec.cache_dir) / "activations" / f"retrieval-{digest}.safetensors"
 
 
-def exact_run(w: LlamaWeights, item: RetrievalItem, device: str) -> dict[str, torch.Tensor]:
+def exact_run(w: ModelWeights, item: RetrievalItem, device: str) -> dict[str, torch.Tensor]:
     """One exact forward of prompt + answer: the P = prompt - 1 prefill tokens in chunks of EXACT_CHUNK,
     then the last prompt token and the answer.
 
