@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from proxy_points import LONG_POINTS, ROOT, bits_per_element  # noqa: E402
 
 import models  # noqa: E402
-from models.quick_fit import FEATURE, fit_power_law, save_fit  # noqa: E402
+from models.quick_fit import FEATURE, fit_power_law, save_fit, shipped_fit  # noqa: E402
 
 ALGORITHM = {label: algo["name"] for label, algo in LONG_POINTS}
 RESULTS = ROOT / ".cache" / "pimdse" / "proxy_long.json"
@@ -106,9 +106,7 @@ def fit(results: dict[str, dict[str, Any]]) -> None:
     scales = ", ".join(f"{name} {np.exp(c):.4g}" for name, c in qfit.log_scale_by_algorithm.items())
     print(f"fit on {qfit.points} points: loss_increase ~= scale * {FEATURE}^{qfit.exponent:.3f}, "
           f"scale {scales} (pooled {np.exp(qfit.log_scale):.4g})")
-    for x in labels:
-        results[x]["quick"]["loss_increase_est"] = qfit.estimate(results[x]["quick"], ALGORITHM[x])
-    save(results)
+    shipped_fit.cache_clear()
 
 
 def table(results: dict[str, dict[str, Any]], quick_key: str = "loss_increase_est") -> None:
@@ -116,12 +114,14 @@ def table(results: dict[str, dict[str, Any]], quick_key: str = "loss_increase_es
     if not labels:
         print("no point has both modes yet")
         return
+    for x in labels:  # the estimate of the shipped fit (the runs may predate it)
+        results[x]["quick"]["loss_increase_est"] = shipped_fit().estimate(results[x]["quick"], ALGORITHM[x])
     quick = [results[x]["quick"][quick_key] for x in labels]
     full = [results[x]["full"]["loss_increase"] for x in labels]
     print(f"points: {len(labels)}; Spearman quick {quick_key} vs full loss_increase: "
           f"{spearmanr(quick, full).statistic:.3f} (quick attn_loss alone: "
           f"{spearmanr([results[x]['quick']['attn_loss'] for x in labels], full).statistic:.3f})")
-    est = np.array([results[x]["quick"].get("loss_increase_est", np.nan) for x in labels])
+    est = np.array([results[x]["quick"]["loss_increase_est"] for x in labels])
     fitted = np.array(full) >= FIT_FLOOR
     print(f"estimate vs full on the {int(fitted.sum())} points >= {FIT_FLOOR} nats/token: median |log ratio| "
           f"{np.nanmedian(np.abs(np.log(est[fitted] / np.array(full)[fitted]))):.2f}")
@@ -138,7 +138,7 @@ def table(results: dict[str, dict[str, Any]], quick_key: str = "loss_increase_es
     print("|---|---|---|---|---|---|---|---|---|")
     for x in labels:
         r = results[x]
-        est = r["quick"].get("loss_increase_est", float("nan"))
+        est = r["quick"]["loss_increase_est"]
         print(f"| {x} | {r['bits']:g} | {r['quick']['attn_loss']:.4f} | {est:.4f} | "
               f"{r['full']['loss_increase']:.4f} | {r['full']['ppl_increase_pct']:.2f} | "
               f"{r['full']['long_range_loss_increase']:.4f} | {r['quick_s']:.2f} | {r['full_s']:.0f} |")

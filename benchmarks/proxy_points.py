@@ -111,4 +111,7 @@ LONG_POINTS: list[tuple[str, dict[str, Any]]] = [
     ("uniform 4b g128", algo("uniform", bits=4, group_size=128)),
     *((f"cluster_sparse budget {b}", algo("cluster_sparse", token_budget=b))
       for b in (256, 512, 1024, 2048, 3072, 4096)),
+    # the attention sink: cluster selection does not always read token 0 (docs/proxy.md "Fidelity at 4K")
+    *((f"cluster_sparse budget {b} sinks 4", algo("cluster_sparse", token_budget=b, sink_tokens=4))
+      for b in (256, 1024)),
 ]
