@@ -16,6 +16,7 @@ from typing import Any
 from filelock import FileLock
 
 from .formats import KvFormat
+from .quick_fit import FIT_FILE
 from .result import Accuracy
 from .spec import ProxySpec
 
@@ -25,6 +26,8 @@ CACHE_VERSION = 2  # bump when the numbers a key produces change (2: records car
 
 def result_key(fmt: KvFormat, proxy: ProxySpec) -> str:
     blob: dict[str, Any] = fmt.cache_key() | {"proxy": proxy.key_dict(), "v": CACHE_VERSION}
+    if proxy.mode == "quick":  # quick records carry loss_increase_est: a refit changes the numbers
+        blob["fit"] = hashlib.sha256(FIT_FILE.read_bytes()).hexdigest()[:16]
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=list).encode()).hexdigest()[:32]
 
 

@@ -163,16 +163,30 @@ def test_every_algorithm_has_one_format() -> None:
 
 
 def test_cache_keys_are_those_of_the_cached_results() -> None:
-    """Keys of the default (wiki, 4K) proxy at CACHE_VERSION 2 (pq: channel_sort VERSION 3), as recorded:
-    a change that moves them must bump a version on purpose; scale_bytes (cost model only) does not
-    enter the accuracy key."""
+    """Keys of the default (wiki, 4K) quick proxy at CACHE_VERSION 2 (pq: channel_sort VERSION 3) and
+    the shipped models/quick_fit.json, as recorded: a change that moves them must bump a version (or
+    refit) on purpose; scale_bytes (cost model only) does not enter the accuracy key."""
     proxy = parse_proxy(_proxy())
     keys = {name: result_key(format_for(parse_algo(_algo(name)), proxy), proxy)
             for name in ("fp16", "uniform", "pq")}
-    assert keys == {"fp16": "cf4e0a4f9d74f303fd03663f287ab92e", "uniform": "65a1c5d733cc993ad3c356cbfb65f2eb",
-                    "pq": "2369c39f1ab9ca8975e4be1263c965f2"}
+    assert keys == {"fp16": "de4fdfcf648ed020074890a581a69121", "uniform": "8d30b21fa9f30a73c673fa4eec953307",
+                    "pq": "2e880bd6df5713d5ad1709a039549eb2"}
     wide_scales = format_for(parse_algo(_algo("uniform", scale_bytes=4)), proxy)
     assert result_key(wide_scales, proxy) == keys["uniform"]
+
+
+def test_a_refit_moves_quick_keys_only(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quick records carry the calibrated estimate, so a new models/quick_fit.json must not reuse them;
+    full-mode records do not depend on it."""
+    import models.cache
+
+    quick, full = parse_proxy(_proxy()), parse_proxy(_proxy(mode="full", metric="loss_increase", layers=[]))
+    fmt_q, fmt_f = (format_for(parse_algo(_algo("uniform")), p) for p in (quick, full))
+    before = result_key(fmt_q, quick), result_key(fmt_f, full)
+    refit = tmp_path / "quick_fit.json"
+    refit.write_text(models.cache.FIT_FILE.read_text().replace('"points": ', '"points": 1 + '))  # other bytes
+    monkeypatch.setattr(models.cache, "FIT_FILE", refit)
+    assert result_key(fmt_q, quick) != before[0] and result_key(fmt_f, full) == before[1]
 
 
 def test_cache_key_ignores_cache_dir_and_device() -> None:
