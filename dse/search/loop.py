@@ -204,7 +204,7 @@ def _record(ledger: Ledger, scoring: Scoring, job: Job, outcome: Outcome) -> boo
         log.warning("trial [%s] failed: %s", label, err)
         return False
     ledger.complete(job.trial, values, {**job.attrs, **attrs}, scoring.violations(attrs))
-    log.info("trial [%s]: %s", label, format_values(scoring.objectives, values))
+    log.info("trial [%s]: %s", label, format_values(scoring.objectives, values, attrs))
     return True
 
 
@@ -229,6 +229,15 @@ def _record_front(ledger: Ledger, scoring: Scoring, job: Job, points: list[GridP
     return True
 
 
-def format_values(objectives: Sequence[Objective], values: Sequence[float]) -> str:
-    """`accuracy=0.912 latency=1.23e-03s memory=4.1e+08B` for logs."""
-    return " ".join(f"{o.name}={format_number(v)}{o.unit}" for o, v in zip(objectives, values, strict=True))
+def format_values(objectives: Sequence[Objective], values: Sequence[float],
+                  result: Mapping[str, Any] | None = None) -> str:
+    """`accuracy_loss=0.0123 nats/token latency=1.23e-03s memory=4.1e+08B` for logs: an objective
+    without a unit of its own reading `X.value` takes the record's `X.unit` when `result` has one."""
+    parts = []
+    for o, v in zip(objectives, values, strict=True):
+        unit = o.unit
+        if not unit and result is not None and o.key.endswith(".value"):
+            record_unit = lookup(result, o.key[: -len(".value")] + ".unit")
+            unit = f" {record_unit}" if record_unit else ""
+        parts.append(f"{o.name}={format_number(v)}{unit}")
+    return " ".join(parts)

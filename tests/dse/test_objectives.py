@@ -145,3 +145,13 @@ def test_lookup_walks_dotted_keys() -> None:
     assert lookup(RESULT, "accuracy.value") == 20.5
     assert lookup(RESULT, "accuracy.nope") is None
     assert lookup(RESULT, "latency_s.x") is None
+
+
+def test_trial_log_line_takes_the_records_unit_for_an_objective_without_one() -> None:
+    from dse.search.loop import format_values
+
+    objectives = parse_objectives(["accuracy_loss", "latency"])
+    result = {"accuracy": {"value": 0.0123, "unit": "nats/token"}, "latency_s": 0.002}
+    line = format_values(objectives, [0.0123, 0.002], result)
+    assert line == "accuracy_loss=0.0123 nats/token latency=0.002s"
+    assert format_values(objectives, [0.0123, 0.002]) == "accuracy_loss=0.0123 latency=0.002s"
