@@ -1,7 +1,8 @@
 """The packaging rule pyproject.toml cannot state: the repository's top-level conf/ (Hydra's configs)
 ships in the wheel as the package `pimdse_conf`, found at run time with importlib.resources
-(spec.conf); models/ ships its quick-mode calibration (quick_fit.json) beside its code. pyproject.toml's `packages.find` cannot rename a directory, so the package list is
-built here; everything else (metadata, dependencies, scripts) is in pyproject.toml.
+(spec.conf); models/ ships its quick-mode calibration (quick_fit.json) beside its code.
+pyproject.toml's `packages.find` cannot rename a directory, so the package list is built here;
+everything else (metadata, dependencies, scripts) is in pyproject.toml.
 """
 
 from setuptools import find_namespace_packages, setup
