@@ -9,6 +9,7 @@ with full (overall and within equal-bits groups), the per-point table and the se
     .venv/bin/python benchmarks/proxy_long.py --quick    # quick mode, every point (result cache off: timed)
     .venv/bin/python benchmarks/proxy_long.py --fit      # refit quick -> full (models/quick_fit.json)
     .venv/bin/python benchmarks/proxy_long.py --long-range-rule   # the table behind the long-range rule
+    .venv/bin/python benchmarks/proxy_long.py --time-full  # full-mode seconds, result cache off
     .venv/bin/python benchmarks/proxy_long.py            # print the tables from the JSON
 """
 
@@ -88,6 +89,16 @@ def long_range_rule_table() -> None:
         print(f"| {window}-{window + 255} | {short.mean():.3f} | {shares} |")
 
 
+def time_full() -> None:
+    """Seconds of one full-mode point with the result cache off (captures warm after the first call)."""
+    labels = ("uniform 4b g32", "pq s4 K256")
+    models.score(dict(LONG_POINTS)["fp16"], FULL)  # model load and capture, not timed
+    for label in labels:
+        t = time.perf_counter()
+        acc = models.score(dict(LONG_POINTS)[label], FULL | {"result_cache": False})
+        print(f"{label}: {time.perf_counter() - t:.1f} s, loss_increase {acc.metrics['loss_increase']:.4f}")
+
+
 FIT_FLOOR = 1e-3
 """nats/token: full-mode increases below this are within the run-to-run noise of a near-lossless cache
 (fp16 reads 1e-5) and are left out of the fit."""
@@ -153,6 +164,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--fit", action="store_true")
     ap.add_argument("--long-range-rule", action="store_true")
+    ap.add_argument("--time-full", action="store_true")
     ap.add_argument("--reverse", action="store_true", help="run the points last to first (a second worker)")
     ap.add_argument("--only", nargs="*", help="point labels to run (default: all)")
     args = ap.parse_args()
@@ -163,6 +175,9 @@ def main() -> None:
         run("quick", QUICK, only, args.reverse)
     if args.long_range_rule:
         long_range_rule_table()
+        return
+    if args.time_full:
+        time_full()
         return
     if args.fit:
         fit(load())
