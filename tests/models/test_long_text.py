@@ -11,10 +11,11 @@ import yaml
 
 import models
 import models.full as full
+from models.documents import DocumentCut, DocumentPlan, plan_documents
 from models.loader import load_tokenizer
 from models.spec import parse_proxy
-from models.text import article_tokens, corpus_path, make_splits, model_path
-from models.wiki import DEFAULT_WIKI, ArticleCut, ArticlePlan, plan_articles, read_articles
+from models.text import corpus_path, document_tokens, make_splits, model_path
+from models.wiki import DEFAULT_WIKI, read_articles
 
 ROOT = Path(__file__).resolve().parents[2]
 LENGTHS = [10, 25, 3, 40, 9]  # articles' tokens; with seq 10 they hold 1, 2, 0, 4, 0 sequences
@@ -27,24 +28,24 @@ def _wiki_proxy(tmp_path: Path, **over: object) -> dict:
 
 
 def test_calibration_takes_the_first_articles_and_evaluation_the_next() -> None:
-    assert plan_articles(LENGTHS, 10, 2, 4, "d") == ArticlePlan(
-        calib=(ArticleCut(0, 1), ArticleCut(1, 1)), eval=(ArticleCut(3, 4),))
-    assert plan_articles(LENGTHS, 10, 1, 3, "d") == ArticlePlan(
-        calib=(ArticleCut(0, 1),), eval=(ArticleCut(1, 2), ArticleCut(3, 1)))
-    assert plan_articles(LENGTHS, 20, 1, 2, "d") == ArticlePlan(  # short articles are skipped
-        calib=(ArticleCut(1, 1),), eval=(ArticleCut(3, 2),))
+    assert plan_documents(LENGTHS, 10, 2, 4, "d") == DocumentPlan(
+        calib=(DocumentCut(0, 1), DocumentCut(1, 1)), eval=(DocumentCut(3, 4),))
+    assert plan_documents(LENGTHS, 10, 1, 3, "d") == DocumentPlan(
+        calib=(DocumentCut(0, 1),), eval=(DocumentCut(1, 2), DocumentCut(3, 1)))
+    assert plan_documents(LENGTHS, 20, 1, 2, "d") == DocumentPlan(  # short articles are skipped
+        calib=(DocumentCut(1, 1),), eval=(DocumentCut(3, 2),))
 
 
 @pytest.mark.parametrize(("seq", "calib", "n", "message"), [
-    (26, 1, 1, "proxy.seq_tokens=26: must be <= 25: a calibration and an evaluation article of d"),
-    (10, 4, 1, "proxy.text.calib_seqs=4: must be <= 3: calibration articles of d must leave"),
+    (26, 1, 1, "proxy.seq_tokens=26: must be <= 25: a calibration and an evaluation document of d"),
+    (10, 4, 1, "proxy.text.calib_seqs=4: must be <= 3: calibration documents of d must leave"),
     (10, 2, 5, "proxy.n_seqs=5: must be <= 4: d holds 4 sequences of 10 tokens"),
     (10, 1, 7, "proxy.n_seqs=7: must be <= 6: "),
 ])
 def test_a_split_that_does_not_fit_names_the_field_and_the_limit(seq: int, calib: int, n: int, message: str
                                                                   ) -> None:
     with pytest.raises(models.SpecError) as e:
-        plan_articles(LENGTHS, seq, calib, n, "d")
+        plan_documents(LENGTHS, seq, calib, n, "d")
     assert str(e.value).startswith(message) and "\n" not in str(e.value)
 
 
@@ -81,7 +82,7 @@ def test_long_sequences_are_cut_inside_real_articles(tmp_path: Path, algo_cfg) -
     cfg = _wiki_proxy(tmp_path, seq_tokens=4096, prefill_tokens=3584, n_seqs=3)
     models.validate(algo_cfg("pq", n_centroids=1024), cfg)
     spec = parse_proxy(cfg)
-    assert article_tokens(spec)[:5] == (15111, 10162, 3934, 2550, 19719)
+    assert document_tokens(spec)[:5] == (15111, 10162, 3934, 2550, 19719)
     with pytest.raises(models.SpecError, match=r"^proxy.n_seqs=200: must be <= 125: "):
         models.validate(algo_cfg("fp16"), cfg | {"n_seqs": 200})
     tokenizer = load_tokenizer("gguf", model_path(spec))  # shared with the other tests of the session

@@ -14,6 +14,7 @@ import models
 import models.quick
 import spec
 from models.cache import result_key
+from models.documents import DocumentCut, plan_documents
 from models.formats import FORMATS, format_for
 from models.loader import load_tokenizer
 from models.result import Accuracy, ModeResult
@@ -26,8 +27,8 @@ from models.spec import (
     mode_metrics,
     parse_proxy,
 )
-from models.text import KNOWN_ARTICLE_TOKENS, article_tokens, corpus_path, model_path
-from models.wiki import DEFAULT_WIKI, ArticleCut, plan_articles, read_articles
+from models.text import KNOWN_DOCUMENT_TOKENS, corpus_path, document_tokens, model_path
+from models.wiki import DEFAULT_WIKI, read_articles
 from spec.algo import ALGORITHMS, parse_algo
 from spec.fields import config_fields, default_of
 
@@ -241,8 +242,8 @@ def test_the_default_length_takes_1024_centroids_and_the_limit_is_one_line() -> 
 
 def test_the_default_split_fits_the_wiki_dump_at_4k() -> None:
     """Calibration: 2 sequences from article 0 (15,111 tokens); evaluation: 125 sequences after it."""
-    plan = plan_articles(article_tokens(parse_proxy(_proxy())), 4096, 2, 4, DEFAULT_WIKI)
-    assert plan.calib == (ArticleCut(0, 2),) and sum(c.seqs for c in plan.eval) == 4
+    plan = plan_documents(document_tokens(parse_proxy(_proxy())), 4096, 2, 4, DEFAULT_WIKI)
+    assert plan.calib == (DocumentCut(0, 2),) and sum(c.seqs for c in plan.eval) == 4
     with pytest.raises(models.SpecError, match=r"^proxy.text.calib_seqs=128: must be <= 125"):
         models.validate(_algo("fp16"), _proxy(text={"source": "wiki", "path": None, "calib_seqs": 128,
                                                     "eval_offset_tokens": 0}))
@@ -253,7 +254,8 @@ def test_known_wiki_article_counts_are_the_real_ones() -> None:
     spec = parse_proxy(_proxy())
     tokenizer = load_tokenizer("gguf", model_path(spec))
     counted = tuple(len(tokenizer(a).input_ids) for a in read_articles(corpus_path(spec)))
-    assert counted == article_tokens(spec) == next(iter(KNOWN_ARTICLE_TOKENS.values()))
+    known = KNOWN_DOCUMENT_TOKENS[("SmolLM2-135M-Instruct.Q4_1.gguf", 98362432, DEFAULT_WIKI, 1695871)]
+    assert counted == document_tokens(spec) == known
     assert len(counted) == 106 and sum(counted) == 720473
 
 
