@@ -9,7 +9,7 @@ import numpy as np
 
 from hw.energy import COMPONENTS
 from hw.fields import Num
-from hw.roofline import KernelCost
+from hw.roofline import DeviceRoof, KernelCost
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class Cost:
     tokens_per_step: tokens one decode step produces (the batch); fits_by: each check `fits` ANDs
     ("kv", "weights", "xbar_tiles" with a crossbar); area_mm2_by_device: modelled logic area (mm2)
     of "pim_pe", "xbar", "systolic" where present; xbar_tiles_needed, xbar_tiles: crossbar tiles
-    the mapped weights need and the tiles provisioned (0 without a crossbar).
+    the mapped weights need and the tiles provisioned (0 without a crossbar); devices: the roofline
+    roof of each device a kernel runs on (hw.roofs; kernels carry their flops and bytes).
     """
 
     latency_s: Num
@@ -45,6 +46,7 @@ class Cost:
     area_mm2_by_device: dict[str, Num] = field(default_factory=dict)
     xbar_tiles_needed: Num = 0.0
     xbar_tiles: Num = 0.0
+    devices: dict[str, DeviceRoof] = field(default_factory=dict)
 
     @property
     def power_w(self) -> Num:
@@ -130,7 +132,13 @@ class Cost:
                     "energy_j": float(v.energy_j),
                     "bound": str(v.bound),
                     "device": v.device,
+                    "flops": float(v.flops),
+                    "bytes": float(v.bytes),
                 }
                 for k, v in self.kernels.items()
+            },
+            "devices": {
+                k: {"peak_flops": float(v.peak_flops), "bw_bytes_per_s": float(v.bw_bytes_per_s)}
+                for k, v in self.devices.items()
             },
         }

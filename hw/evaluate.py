@@ -17,7 +17,8 @@ from hw.formats import KvFormat
 from hw.kernels import attention, dense, gpu_attention, systolic, xbar
 from hw.kernels.step import Step
 from hw.model_shape import WEIGHT_OPERATORS
-from hw.roofline import KernelCost
+from hw.roofline import DeviceRoof, KernelCost
+from hw.roofs import device_roofs
 from hw.system import System
 from hw.workload import Workload
 
@@ -124,6 +125,7 @@ def evaluate(system: System, kv: KvFormat, workload: Workload) -> Cost:
         area_mm2_by_device=area_by_device(step),
         xbar_tiles_needed=0.0 if system.xbar is None else xbar.tiles_needed(step),
         xbar_tiles=0.0 if system.xbar is None else xbar.provisioned_tiles(step),
+        devices=device_roofs(step, (k.device for k in kernels.values())),
     )
     return check_result(broadcast_cost(cost))
 
@@ -165,6 +167,8 @@ def broadcast_cost(cost: Cost) -> Cost:
     leaves += [*cost.fits_by.values(), *cost.area_mm2_by_device.values()]
     leaves += [cost.xbar_tiles_needed, cost.xbar_tiles]
     leaves += [x for k in cost.kernels.values() for x in (k.seconds, k.energy_j, k.bound_code)]
+    leaves += [x for k in cost.kernels.values() for x in (k.flops, k.bytes)]
+    leaves += [x for r in cost.devices.values() for x in (r.peak_flops, r.bw_bytes_per_s)]
     shape = np.broadcast_shapes(*(x.shape for x in leaves if isinstance(x, np.ndarray)))
 
     def fit(x: Num) -> Num:
@@ -201,9 +205,12 @@ def broadcast_cost(cost: Cost) -> Cost:
                 bound_code=fit_bound(k.bound_code),
                 device=k.device,
                 energy_parts=k.energy_parts,
+                flops=fit(k.flops),
+                bytes=fit(k.bytes),
             )
             for name, k in cost.kernels.items()
         },
+        devices={n: DeviceRoof(fit(r.peak_flops), fit(r.bw_bytes_per_s)) for n, r in cost.devices.items()},
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hw.energy import Parts, total_j
+from hw.energy import Parts, scale, total_j
 from hw.fields import Num
 
 BOUNDS = ("compute", "internal_bw", "activation", "command", "link", "memory_bw", "hidden", "none")
@@ -25,6 +25,14 @@ class KernelCost:
     "link"; energy_parts: energy_j split by component (J, keys from hw.energy.COMPONENTS), None
     when it is not split (then all of it is reported under the device's name). Arrays when the
     inputs are grids. Build split kernels with `KernelCost.of`, which keeps energy_j their sum.
+
+    Where the kernel sits on its device's roofline (hw.roofs): flops, the floating-point operations
+    behind `seconds` (a MAC is 2, an add, compare or exp 1); bytes, the bytes it moves through the
+    path its bound refers to: DRAM cells for PIM kernels (reads and writes through the PEs; for the
+    bank <-> buffer-die moves, the bytes on that bus), the device's own memory for GPU kernels, the
+    bytes on the link for transfers. Work hidden under other kernels (prefill k-means under the GPU
+    prefill, softmax under the probability broadcast) counts only for its exposed share, so flops /
+    seconds is the rate the device ran at while the kernel showed.
     """
 
     seconds: Num
@@ -32,11 +40,35 @@ class KernelCost:
     bound_code: int | np.ndarray
     device: str
     energy_parts: Mapping[str, Num] | None = None
+    flops: Num = 0.0
+    bytes: Num = 0.0
 
     @classmethod
-    def of(cls, seconds: Num, parts: Parts, bound_code: int | np.ndarray, device: str) -> KernelCost:
+    def of(
+        cls,
+        seconds: Num,
+        parts: Parts,
+        bound_code: int | np.ndarray,
+        device: str,
+        *,
+        flops: Num = 0.0,
+        bytes: Num = 0.0,
+    ) -> KernelCost:
         """A kernel whose energy is given by component; energy_j is their sum."""
-        return cls(seconds, total_j(parts), bound_code, device, parts)
+        return cls(seconds, total_j(parts), bound_code, device, parts, flops, bytes)
+
+    def spread_over(self, count: Num) -> KernelCost:
+        """This one-off work amortised over `count` steps: its time, energy and work per step."""
+        parts = None if self.energy_parts is None else scale(self.energy_parts, 1.0 / count)
+        return KernelCost(
+            seconds=self.seconds / count,
+            energy_j=self.energy_j / count if parts is None else total_j(parts),
+            bound_code=self.bound_code,
+            device=self.device,
+            energy_parts=parts,
+            flops=self.flops / count,
+            bytes=self.bytes / count,
+        )
 
     @property
     def energy_components(self) -> Mapping[str, Num]:
@@ -50,6 +82,16 @@ class KernelCost:
         if np.ndim(self.bound_code) == 0:
             return BOUNDS[int(self.bound_code)]
         return _BOUND_NAMES[self.bound_code]
+
+
+@dataclass(frozen=True)
+class DeviceRoof:
+    """A device's roofline: peak_flops, its peak compute (FLOP/s); bw_bytes_per_s, the bandwidth its
+    kernels' `bytes` cross (B/s; 0 for a device that reads no memory, e.g. a weight-stationary
+    crossbar). A kernel on it attains at most min(peak_flops, bw_bytes_per_s x flops / bytes)."""
+
+    peak_flops: Num
+    bw_bytes_per_s: Num
 
 
 def limit(**terms: Num) -> tuple[Num, int | np.ndarray]:
@@ -67,6 +109,11 @@ def limit(**terms: Num) -> tuple[Num, int | np.ndarray]:
             code = BOUND[name]
         seconds = np.maximum(seconds, value)
     return (float(seconds) if np.ndim(seconds) == 0 else seconds), code
+
+
+def exposed_share(exposed_s: Num, busy_s: Num) -> Num:
+    """Share of work taking `busy_s` that runs in its `exposed_s` shown seconds (1 when nothing is hidden)."""
+    return np.minimum(1.0, exposed_s / np.maximum(busy_s, np.finfo(float).tiny))
 
 
 def scalar_or_array(x: Num) -> Num:

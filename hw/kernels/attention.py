@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from hw import dram
-from hw.energy import Parts, combine, move_energy, ops_energy, read_energy, scale
+from hw.energy import combine, move_energy, ops_energy, read_energy, scale
 from hw.fields import Num
 from hw.kernels.dense import gpu_roofline
 from hw.kernels.step import Step, per_bank
 from hw.kernels.transfer import link_transfer, nonzero_transfers
-from hw.roofline import BOUND, KernelCost, limit, where_bound
+from hw.roofline import BOUND, KernelCost, exposed_share, limit, where_bound
 
 FP16_BYTES = 2
 SOFTMAX_GPU_FLOPS_PER_SCORE = 5
@@ -42,7 +42,14 @@ def pim_gemv_phase(step: Step, tensor_bytes_layer: Num, macs_layer: Num, passes:
         ops_energy(macs_layer, pe.energy_pj_per_mac),
     )
     layers = step.model.n_layers
-    return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
+    return KernelCost.of(
+        layers * seconds,
+        scale(energy, layers),
+        bound,
+        "pim",
+        flops=layers * 2 * macs_layer,
+        bytes=layers * read_bytes,
+    )
 
 
 def token_partitions(step: Step) -> Num:
@@ -95,15 +102,21 @@ def softmax_and_movement(
     kernels: dict[str, KernelCost] = {}
     if pim.softmax_on == "buffer_die":
         busy = buffer_die_softmax_s(step, scores_layer)
-        kernels["attn_softmax"] = _softmax_kernel(step, scores_layer, busy)
+        kernels["attn_softmax"] = _softmax_kernel(step, scores_layer, busy, busy)
     else:
         # Scores still gather at the buffer die, then cross the PIM link; probabilities come back.
         link = link_transfer(pim.link, 2 * score_bytes * layers, nonzero_transfers(score_bytes, 2 * layers))
         flops = scores_layer * SOFTMAX_GPU_FLOPS_PER_SCORE * layers
         gpu = gpu_roofline(step, flops, 2 * score_bytes * layers)
         _, bound = limit(link=link.seconds, compute=gpu.seconds)
+        # A link kernel: its bytes are the link's; its FLOPs run on the GPU at the link's end.
         kernels["attn_softmax"] = KernelCost.of(
-            gpu.seconds + link.seconds, combine(gpu.energy_components, link.energy_components), bound, "link"
+            gpu.seconds + link.seconds,
+            combine(gpu.energy_components, link.energy_components),
+            bound,
+            "link",
+            flops=flops,
+            bytes=link.bytes,
         )
     if pe.placement == "buffer_die":
         moved = 0.0 * moved
@@ -112,6 +125,7 @@ def softmax_and_movement(
         scale(move_energy(pim, pe.placement, moved), layers),
         BOUND["internal_bw"],
         "pim",
+        bytes=layers * moved,
     )
     return kernels
 
@@ -124,11 +138,13 @@ def buffer_die_softmax_s(step: Step, scores_layer: Num) -> Num:
     return dram.compute_s(pim, buf, ops / step.pes(buf)) * dram.refresh_factor(pim)
 
 
-def _softmax_kernel(step: Step, scores_layer: Num, seconds_layer: Num) -> KernelCost:
+def _softmax_kernel(step: Step, scores_layer: Num, seconds_layer: Num, busy_layer: Num) -> KernelCost:
+    """Softmax on the buffer-die PEs showing `seconds_layer` of its `busy_layer` seconds a layer."""
     pim, layers = step.pim, step.model.n_layers
     ops = scores_layer * pim.softmax_ops_per_score
     energy = ops_energy(layers * ops, pim.pes["buffer_die"].energy_pj_per_mac)
-    return KernelCost.of(layers * seconds_layer, energy, BOUND["compute"], "pim")
+    shown = exposed_share(seconds_layer, busy_layer)
+    return KernelCost.of(layers * seconds_layer, energy, BOUND["compute"], "pim", flops=layers * ops * shown)
 
 
 def issued_round_trip(
@@ -159,17 +175,19 @@ def issued_round_trip(
     mac_interval = dram.cmd_s(pim, pe)
     moves = dram.issued_moves(pim, q_in, up_bytes, score_bytes, out_bytes, out_group, rounds, mac_interval)
     sfm_slot = pim.timings.t_ccd_s_cycles * pim.timings.tck_s * dram.refresh_factor(pim)
-    busy = buffer_die_softmax_s(step, scores_layer) / rounds
+    busy_all = buffer_die_softmax_s(step, scores_layer)
+    busy = busy_all / rounds
     outlasting = rounds * np.maximum(0.0, busy - moves.broadcast_s)
     exposed_softmax = sfm_slot + outlasting
     moved = q_in + 2 * score_bytes + up_extra_bytes + out_bytes
     return {
-        "attn_softmax": _softmax_kernel(step, scores_layer, exposed_softmax),
+        "attn_softmax": _softmax_kernel(step, scores_layer, exposed_softmax, busy_all),
         "pim_data_movement": KernelCost.of(
             layers * moves.seconds,
             scale(move_energy(pim, pe.placement, moved), layers),
             BOUND["internal_bw"],
             "pim",
+            bytes=layers * moved,
         ),
     }
 
@@ -194,7 +212,13 @@ def kv_append(step: Step, bytes_per_vector: Num) -> KernelCost:
     st = dram.stream(pim, pe, per_bank_vectors * bytes_per_vector / pe.banks_per_pe, write=True)
     layers = step.model.n_layers
     energy = read_energy(pim, pe.placement, vectors * bytes_per_vector, vectors)
-    return KernelCost.of(layers * st.seconds, scale(energy, layers), BOUND["activation"], "pim")
+    return KernelCost.of(
+        layers * st.seconds,
+        scale(energy, layers),
+        BOUND["activation"],
+        "pim",
+        bytes=layers * vectors * bytes_per_vector,
+    )
 
 
 def fp_token_attention(step: Step, tokens: Num) -> KernelCost:
@@ -206,18 +230,29 @@ def fp_token_attention(step: Step, tokens: Num) -> KernelCost:
         combine(score.energy_components, value.energy_components),
         score.bound_code,
         "pim",
+        flops=score.flops + value.flops,
+        bytes=score.bytes + value.bytes,
     )
 
 
-def pim_bulk(step: Step, data_bytes: Num, macs: Num, passes: Num = 1.0) -> tuple[Num, Parts]:
-    """Seconds and energy parts of `passes` sweeps over `data_bytes` spread over all banks, with
-    `macs` MACs spread over all attention PEs (k-means style bulk work)."""
+def pim_bulk(
+    step: Step, data_bytes: Num, macs: Num, passes: Num = 1.0, flops: Num | None = None
+) -> KernelCost:
+    """`passes` sweeps over `data_bytes` spread over all banks, with `macs` MACs (or comparable ops)
+    spread over all attention PEs (k-means style bulk work), done once; `flops` default 2 x macs."""
     pim, pe = step.pim, step.attention_pe
     st = dram.stream(pim, pe, per_bank(data_bytes, pim.banks))
     busy = dram.compute_s(pim, pe, macs / step.pes(pe)) * dram.refresh_factor(pim)
     seconds = np.maximum(passes * st.seconds, busy)
     energy = scale(read_energy(pim, pe.placement, data_bytes, st.activations_per_bank * pim.banks), passes)
-    return seconds, combine(energy, ops_energy(macs, pe.energy_pj_per_mac))
+    return KernelCost.of(
+        seconds,
+        combine(energy, ops_energy(macs, pe.energy_pj_per_mac)),
+        BOUND["compute"],
+        "pim",
+        flops=2 * macs if flops is None else flops,
+        bytes=passes * data_bytes,
+    )
 
 
 def gpu_prefill_s(step: Step) -> Num:
@@ -232,14 +267,17 @@ def gpu_prefill_s(step: Step) -> Num:
     return flops / (gpu.peak_flops * gpu.flops_efficiency)
 
 
-def amortised_prefill(step: Step, seconds: Num, energy: Parts) -> KernelCost:
-    """Prefill-time PIM work spread over the decode steps; only what outlasts the GPU prefill
-    (`gpu_prefill_s`) shows."""
-    exposed = np.maximum(0.0, seconds - gpu_prefill_s(step))
+def amortised_prefill(step: Step, work: KernelCost) -> KernelCost:
+    """Prefill-time PIM `work` (done once) spread over the decode steps; only what outlasts the GPU
+    prefill (`gpu_prefill_s`) shows."""
+    exposed = np.maximum(0.0, work.seconds - gpu_prefill_s(step))
     steps = step.workload.decode_steps
+    shown = exposed_share(exposed, work.seconds) / steps
     return KernelCost.of(
         exposed / steps,
-        scale(energy, 1.0 / steps),
+        scale(work.energy_components, 1.0 / steps),
         where_bound(exposed > 0, "compute", BOUND["hidden"]),
         "pim",
+        flops=work.flops * shown,
+        bytes=work.bytes * shown,
     )

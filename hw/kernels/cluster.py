@@ -55,7 +55,14 @@ def selected_reads(step: Step, kv: ClusterSparse, tokens: Num) -> KernelCost:
         read_energy(pim, pe.placement, read_bytes, selected_rows), ops_energy(macs, pe.energy_pj_per_mac)
     )
     layers = 2 * step.model.n_layers  # K then V
-    return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
+    return KernelCost.of(
+        layers * seconds,
+        scale(energy, layers),
+        bound,
+        "pim",
+        flops=layers * 2 * macs,
+        bytes=layers * read_bytes * query_passes(step),
+    )
 
 
 def read_tokens(kv: ClusterSparse, tokens: Num) -> Num:
@@ -83,6 +90,7 @@ def select(step: Step, kv: ClusterSparse, tokens: Num) -> KernelCost:
         ops_energy(select_ops * step.model.n_layers, select_pe.energy_pj_per_mac),
         BOUND["compute"],
         "pim",
+        flops=select_ops * step.model.n_layers,  # compares of FP16 scores
     )
 
 
@@ -92,13 +100,13 @@ def recluster(step: Step, kv: ClusterSparse) -> KernelCost:
     d = step.model.head_dim
     slices = step.kv_heads_total * step.model.n_layers  # key slices
     interval = kv.recluster_interval
-    re_s, re_j = pim_bulk(
+    work = pim_bulk(
         step,
         slices * interval * d * FP16_BYTES,
         kv.kmeans_iters * slices * interval * np.ceil(interval / kv.cluster_tokens) * d,
         passes=kv.kmeans_iters,
     )
-    return KernelCost.of(re_s / interval, scale(re_j, 1.0 / interval), BOUND["compute"], "pim")
+    return work.spread_over(interval)
 
 
 def prefill_clustering(step: Step, kv: ClusterSparse, tokens: Num) -> KernelCost:
@@ -106,10 +114,10 @@ def prefill_clustering(step: Step, kv: ClusterSparse, tokens: Num) -> KernelCost
     over the decode steps (hidden under the GPU prefill when shorter)."""
     d = step.model.head_dim
     slices = step.kv_heads_total * step.model.n_layers  # key slices
-    pre_s, pre_j = pim_bulk(
+    work = pim_bulk(
         step,
         slices * step.context * d * FP16_BYTES,
         kv.kmeans_iters * slices * step.context * clusters(kv, tokens) * d,
         passes=kv.kmeans_iters,
     )
-    return amortised_prefill(step, pre_s, pre_j)
+    return amortised_prefill(step, work)

@@ -24,7 +24,7 @@ def gpu_roofline(step: Step, flops: Num, mem_bytes: Num) -> KernelCost:
         memory_bw=mem_bytes / (gpu.mem_bw_bytes_per_s * gpu.bw_efficiency),
     )
     energy = flops * gpu.energy_pj_per_flop * PJ + mem_bytes * 8 * gpu.mem_energy_pj_per_bit * PJ
-    return KernelCost.of(seconds, {"gpu": energy}, bound, "gpu")
+    return KernelCost.of(seconds, {"gpu": energy}, bound, "gpu", flops=flops, bytes=mem_bytes)
 
 
 def gemv_input_passes(step: Step, pe: Pe, op: str) -> Num:
@@ -62,7 +62,14 @@ def pim_gemv(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelC
         ops_energy(params_per_layer * step.batch, pe.energy_pj_per_mac),
     )
     bound = where_bound(broadcast_s > seconds, "internal_bw", bound)
-    return KernelCost.of(layers * (seconds + broadcast_s), scale(energy, layers), bound, "pim")
+    return KernelCost.of(
+        layers * (seconds + broadcast_s),
+        scale(energy, layers),
+        bound,
+        "pim",
+        flops=layers * 2 * params_per_layer * step.batch,
+        bytes=layers * weight_bytes * passes,
+    )
 
 
 def register_tiled(step: Step, op: str, layers: Num) -> KernelCost:
@@ -74,7 +81,14 @@ def register_tiled(step: Step, op: str, layers: Num) -> KernelCost:
     calls = [register_gemv(pim, pe, out, inp, bits, step.batch) for out, inp in step.model.op_gemvs(op)]
     seconds = sum((c.seconds for c in calls), start=0.0)
     energy = combine(*(c.energy for c in calls))
-    return KernelCost.of(layers * seconds, scale(energy, layers), BOUND["activation"], "pim")
+    return KernelCost.of(
+        layers * seconds,
+        scale(energy, layers),
+        BOUND["activation"],
+        "pim",
+        flops=layers * sum((2 * c.macs for c in calls), start=0.0),
+        bytes=layers * sum((c.read_bytes for c in calls), start=0.0),
+    )
 
 
 def gemv_fixed_moves_s(pim: Pim, pe: Pe, broadcast_bytes: Num) -> Num:

@@ -3,6 +3,8 @@ The work itself (FLOPs, bytes read) is the KV format's (`KvFormat.gpu_attention_
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from hw.fields import Num
@@ -14,8 +16,7 @@ from hw.roofline import KernelCost, where_bound
 
 def idle_as_none(kernel: KernelCost) -> KernelCost:
     """A kernel with nothing to do reports bound "none"."""
-    code = where_bound(kernel.seconds <= 0, "none", kernel.bound_code)
-    return KernelCost(kernel.seconds, kernel.energy_j, code, kernel.device, kernel.energy_parts)
+    return dataclasses.replace(kernel, bound_code=where_bound(kernel.seconds <= 0, "none", kernel.bound_code))
 
 
 def host_kv_read(step: Step, host_bytes: Num) -> KernelCost:

@@ -145,9 +145,22 @@ def _lookup(
     )
 
 
-def _per_layer(step: Step, seconds: Num, energy: Parts, bound: int | np.ndarray) -> KernelCost:
+def table_reads_dram(step: Step, kv: Pq, tables: Num | None = None, entry_bytes: Num = FP16_BYTES) -> Num:
+    """1 where table lookups read DRAM columns, 0 where the tables sit in the PE buffer
+    (`pq_lookup: pe_buffer` and they fit, as `_lookup` times them)."""
+    if step.pim.pq_lookup != "pe_buffer":
+        return 1.0
+    return np.where(table_fits_buffer(step, kv, tables, entry_bytes), 0.0, 1.0)
+
+
+def _per_layer(
+    step: Step, seconds: Num, energy: Parts, bound: int | np.ndarray, flops: Num = 0.0, moved: Num = 0.0
+) -> KernelCost:
+    """A kernel from its per-layer seconds, energy, FLOPs and bytes (`KernelCost.bytes`), all layers."""
     layers = step.model.n_layers
-    return KernelCost.of(layers * seconds, scale(energy, layers), bound, "pim")
+    return KernelCost.of(
+        layers * seconds, scale(energy, layers), bound, "pim", flops=layers * flops, bytes=layers * moved
+    )
 
 
 def ip_table(step: Step, kv: Pq, tokens: Num) -> KernelCost:
@@ -180,7 +193,8 @@ def ip_table(step: Step, kv: Pq, tokens: Num) -> KernelCost:
         read_energy(pim, pe.placement, table_bytes * n, written.activations_per_bank * pim.banks),
         ops_energy(macs * n * building, pe.energy_pj_per_mac),
     )
-    return _per_layer(step, seconds + written.seconds, energy, bound)
+    moved = (codebook_bytes * building + table_bytes) * n
+    return _per_layer(step, seconds + written.seconds, energy, bound, 2 * macs * n * building, moved)
 
 
 def table_movement(step: Step, kv: Pq, tokens: Num) -> KernelCost:
@@ -205,7 +219,7 @@ def table_movement(step: Step, kv: Pq, tokens: Num) -> KernelCost:
     if pe.placement == "buffer_die":
         moved = 0.0 * moved
     bound = where_bound(moved > 0, "internal_bw", BOUND["none"])
-    return _per_layer(step, dram.bus_s(pim, moved), move_energy(pim, pe.placement, moved), bound)
+    return _per_layer(step, dram.bus_s(pim, moved), move_energy(pim, pe.placement, moved), bound, moved=moved)
 
 
 def score_lookup(step: Step, kv: Pq, tokens: Num) -> KernelCost:
@@ -225,7 +239,9 @@ def score_lookup(step: Step, kv: Pq, tokens: Num) -> KernelCost:
         ops_energy(lookups * n, pe.energy_pj_per_mac),
         cell_energy(pim, lookups / pe.lookups_per_cmd * n * pim.column_bytes),
     )
-    return _per_layer(step, seconds, energy, where_bound(add_s > look_s, "compute", look_bound))
+    table_bytes = table_reads_dram(step, kv) * lookups / pe.lookups_per_cmd * n * pim.column_bytes
+    bound = where_bound(add_s > look_s, "compute", look_bound)
+    return _per_layer(step, seconds, energy, bound, lookups * n, code_bytes + table_bytes)
 
 
 def value_accumulate(step: Step, kv: Pq, tokens: Num) -> KernelCost:
@@ -253,7 +269,9 @@ def value_accumulate(step: Step, kv: Pq, tokens: Num) -> KernelCost:
         # others' histograms are summed into theirs, see table_movement).
         mac_s = dram.compute_s(pim, pe, updates + gemv)
         macs = updates + gemv * built / needed
+        flops = updates + 2 * gemv * built / needed  # an add per update, a MAC per GEMV weight
         commands = updates * RMW_COMMANDS
+        in_dram = table_reads_dram(step, kv)
     else:
         # The codebook is per KV head, so one centroid fetch serves every query head sharing it;
         # each query head then does s MACs with its own probability.
@@ -265,7 +283,9 @@ def value_accumulate(step: Step, kv: Pq, tokens: Num) -> KernelCost:
         )
         macs = updates * kv.subvector_dim
         mac_s = dram.compute_s(pim, pe, macs)
+        flops = 2 * macs
         commands = fetches * cols_per_centroid
+        in_dram = table_reads_dram(step, kv, 1.0, centroid_bytes)
     seconds = st.seconds + np.maximum(look_s, mac_s)
     energy = combine(
         read_energy(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks),
@@ -273,7 +293,9 @@ def value_accumulate(step: Step, kv: Pq, tokens: Num) -> KernelCost:
         cell_energy(pim, commands / pe.lookups_per_cmd * n * pim.column_bytes),
         ops_energy(macs * n, pe.energy_pj_per_mac),
     )
-    return _per_layer(step, seconds, energy, where_bound(mac_s > look_s, "compute", look_bound))
+    moved = code_bytes + in_dram * commands / pe.lookups_per_cmd * n * pim.column_bytes
+    bound = where_bound(mac_s > look_s, "compute", look_bound)
+    return _per_layer(step, seconds, energy, bound, flops * n, moved)
 
 
 def partial_score_bytes(step: Step, kv: Pq, tokens: Num) -> Num:
@@ -297,11 +319,13 @@ def encode(step: Step, kv: Pq) -> KernelCost:
         read_energy(pim, pe.placement, codebook_bytes * n, st.activations_per_bank * pim.banks),
         ops_energy(macs * n, pe.energy_pj_per_mac),
     )
-    return _per_layer(step, seconds, energy, bound)
+    flops = u * kv.n_centroids * (2 * kv.subvector_dim + 1)  # distance MACs, compares
+    return _per_layer(step, seconds, energy, bound, flops * n, codebook_bytes * n)
 
 
-def kmeans_seconds_energy(step: Step, kv: Pq, tokens: Num, iters: Num) -> tuple[Num, Parts]:
-    """k-means over `tokens` tokens in every subspace of K and V, all layers, on the attention PEs.
+def kmeans(step: Step, kv: Pq, tokens: Num, iters: Num) -> KernelCost:
+    """k-means over `tokens` tokens in every subspace of K and V, all layers, on the attention PEs
+    (the whole run, not amortised).
 
     Each iteration reads the subvectors (FP16) and does K s MACs plus K compares per subvector (the
     running argmin stays in the bank PE), then one add per element into the centroid sums.
@@ -309,14 +333,16 @@ def kmeans_seconds_energy(step: Step, kv: Pq, tokens: Num, iters: Num) -> tuple[
     slices = step.kv_heads_total * 2 * step.model.n_layers
     data_bytes = slices * tokens * step.model.head_dim * FP16_BYTES
     per_subvector = kv.n_centroids * (kv.subvector_dim + 1) + kv.subvector_dim
-    macs = iters * slices * tokens * subspaces(step, kv) * per_subvector
-    return pim_bulk(step, data_bytes, macs, passes=iters)
+    subvectors = iters * slices * tokens * subspaces(step, kv)
+    flops_per_subvector = kv.n_centroids * (2 * kv.subvector_dim + 1) + kv.subvector_dim
+    return pim_bulk(
+        step, data_bytes, subvectors * per_subvector, passes=iters, flops=subvectors * flops_per_subvector
+    )
 
 
 def prefill_clustering(step: Step, kv: Pq) -> KernelCost:
     """Prefill k-means amortised over the decode steps; only what outlasts the GPU prefill is exposed."""
-    seconds, energy = kmeans_seconds_energy(step, kv, step.context, kv.kmeans_iters)
-    return amortised_prefill(step, seconds, energy)
+    return amortised_prefill(step, kmeans(step, kv, step.context, kv.kmeans_iters))
 
 
 def codebook_refresh(step: Step, kv: Pq) -> KernelCost:
@@ -331,11 +357,16 @@ def codebook_refresh(step: Step, kv: Pq) -> KernelCost:
     copy = dram.stream(pim, pe, 2 * per_bank(codebook_bytes, pim.banks))
     copy_j = scale(read_energy(pim, pe.placement, codebook_bytes, copy.activations_per_bank * pim.banks), 2.0)
     if kv.refresh == "windowed":
-        w = kv.refresh_window_tokens
-        km_s, km_j = kmeans_seconds_energy(step, kv, w, kv.kmeans_iters)
-        return KernelCost.of(
-            (km_s + copy.seconds) / w, scale(combine(km_j, copy_j), 1.0 / w), BOUND["compute"], "pim"
+        km = kmeans(step, kv, kv.refresh_window_tokens, kv.kmeans_iters)
+        work = KernelCost.of(
+            km.seconds + copy.seconds,
+            combine(km.energy_components, copy_j),
+            BOUND["compute"],
+            "pim",
+            flops=km.flops,
+            bytes=km.bytes + 2 * codebook_bytes,
         )
-    every = kv.refresh_interval
-    return KernelCost.of(copy.seconds / every, scale(copy_j, 1.0 / every), BOUND["internal_bw"], "pim")
+        return work.spread_over(kv.refresh_window_tokens)
+    copied = KernelCost.of(copy.seconds, copy_j, BOUND["internal_bw"], "pim", bytes=2 * codebook_bytes)
+    return copied.spread_over(kv.refresh_interval)
 

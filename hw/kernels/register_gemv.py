@@ -86,11 +86,14 @@ def tile_cycles(pim: Pim, pe: Pe) -> TileCycles:
 
 @dataclass(frozen=True)
 class RegisterGemv:
-    """One GEMV kernel call: seconds (refresh included) and energy parts."""
+    """One GEMV kernel call: seconds (refresh included), energy parts, and the MACs the PEs issue and
+    the weight bytes they read (padded tiles included: the work the timing and energy price)."""
 
     seconds: Num
     energy: dict[str, Num]
     cycles: Num  # one pseudo-channel, refresh excluded
+    macs: Num
+    read_bytes: Num
 
 
 def register_gemv(pim: Pim, pe: Pe, outputs: Num, inputs: Num, bits: Num, batch: Num) -> RegisterGemv:
@@ -116,9 +119,10 @@ def register_gemv(pim: Pim, pe: Pe, outputs: Num, inputs: Num, bits: Num, batch:
     read_bytes = reads_per_pch * pes_per_pch * pim.pchs * pim.column_bytes
     rows_opened = read_bytes / pim.row_bytes
     input_bytes = runs * in_tiles * pe.input_registers * pim.column_bytes * pim.pchs
+    macs = macs_per_pe * pes_per_pch * pim.pchs
     energy = combine(
         read_energy(pim, pe.placement, read_bytes, rows_opened),
         move_energy(pim, pe.placement, input_bytes),
-        ops_energy(macs_per_pe * pes_per_pch * pim.pchs, pe.energy_pj_per_mac),
+        ops_energy(macs, pe.energy_pj_per_mac),
     )
-    return RegisterGemv(seconds=seconds, energy=energy, cycles=cycles)
+    return RegisterGemv(seconds=seconds, energy=energy, cycles=cycles, macs=macs, read_bytes=read_bytes)

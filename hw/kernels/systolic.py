@@ -48,7 +48,7 @@ def _kernel(step: Step, cycles: Num, macs: Num, mem_bytes: Num, buffer_bytes: Nu
         + mem_bytes * 8 * gpu.mem_energy_pj_per_bit
         + buffer_bytes * 8 * arr.buffer_pj_per_bit
     ) * PJ
-    return KernelCost.of(seconds, {"gpu": energy}, bound, "gpu")
+    return KernelCost.of(seconds, {"gpu": energy}, bound, "gpu", flops=2 * macs, bytes=mem_bytes)
 
 
 def projection(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:

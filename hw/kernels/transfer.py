@@ -18,10 +18,10 @@ def link_transfer(link: Link, total_bytes: Num, transfers: Num, host: HostMemory
     link_s = total_bytes / link.bw_bytes_per_s + transfers * link.latency_s
     energy = {"link": total_bytes * 8 * link.energy_pj_per_bit * PJ}
     if host is None:
-        return KernelCost.of(link_s, energy, BOUND["link"], "link")
+        return KernelCost.of(link_s, energy, BOUND["link"], "link", bytes=total_bytes)
     seconds, bound = limit(link=link_s, memory_bw=total_bytes / host.bw_bytes_per_s)
     energy["host_memory"] = total_bytes * 8 * host.energy_pj_per_bit * PJ
-    return KernelCost.of(seconds, energy, bound, "link")
+    return KernelCost.of(seconds, energy, bound, "link", bytes=total_bytes)
 
 
 def nonzero_transfers(total_bytes: Num, transfers: Num) -> Num:

@@ -80,4 +80,11 @@ def xbar_projection(step: Step, op: str, layers: Num) -> KernelCost:
     per_token_s = len(op_stages) * xbar.input_cycles * xbar.cycle_s
     per_token_pj = sum((stage_pj_per_token(xbar, r, c) for r, c in op_stages), start=0.0)
     tokens = step.batch * layers
-    return KernelCost.of(tokens * per_token_s, {"xbar": tokens * per_token_pj * PJ}, BOUND["compute"], "xbar")
+    # Weights stay in the cells: the crossbar reads no memory (bytes 0).
+    return KernelCost.of(
+        tokens * per_token_s,
+        {"xbar": tokens * per_token_pj * PJ},
+        BOUND["compute"],
+        "xbar",
+        flops=tokens * sum((2 * r * c for r, c in op_stages), start=0.0),
+    )
