@@ -11,6 +11,10 @@ with full (overall and within equal-bits groups), the per-point table and the se
     .venv/bin/python benchmarks/proxy_long.py --long-range-rule   # the table behind the long-range rule
     .venv/bin/python benchmarks/proxy_long.py --time-full  # full-mode seconds, result cache off
     .venv/bin/python benchmarks/proxy_long.py            # print the tables from the JSON
+
+`--text plays` does the same on the book-length text (Shakespeare's plays, models/plays.py), keeping its
+numbers in their own JSON; its table also gives the rank agreement of the full-mode loss increases
+with wiki's for the points both hold, and `--documents` prints the plays' token counts.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ import models  # noqa: E402
 from models.quick_fit import FEATURE, fit_power_law, save_fit, shipped_fit  # noqa: E402
 
 ALGORITHM = {label: algo["name"] for label, algo in LONG_POINTS}
-RESULTS = ROOT / ".cache" / "pimdse" / "proxy_long.json"
+RESULTS_BY_TEXT = {"wiki": ROOT / ".cache" / "pimdse" / "proxy_long.json",
+                   "plays": ROOT / ".cache" / "pimdse" / "proxy_long_plays.json"}
+RESULTS = RESULTS_BY_TEXT["wiki"]
 LONG = {"text": {"source": "wiki"}, "seq_tokens": 4096, "prefill_tokens": 3584,
         "cache_dir": str(ROOT / ".cache" / "pimdse")}
 FULL = LONG | {"mode": "full", "n_seqs": 4, "layers": [], "kmeans_tol": 0.01, "metric": "neg_kl"}
@@ -42,8 +48,16 @@ QUICK = LONG | {"mode": "quick", "n_seqs": 1, "layers": [10, 26], "metric": "neg
                 "result_cache": False}
 
 
-def load() -> dict[str, dict[str, Any]]:
-    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+def use_text(source: str) -> None:
+    """Score on `source` (wiki | plays) and keep the numbers in its own JSON."""
+    global RESULTS, FULL, QUICK
+    RESULTS = RESULTS_BY_TEXT[source]
+    FULL, QUICK = (cfg | {"text": {"source": source}} for cfg in (FULL, QUICK))
+
+
+def load(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    path = path or RESULTS
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def save(results: dict[str, dict[str, Any]]) -> None:
@@ -87,6 +101,21 @@ def long_range_rule_table() -> None:
         short = short_context_nll(w, cap["ids"], p, LongRangeRule(window=window, chunk=256))
         shares = " | ".join(f"{100 * float((short - full >= m).float().mean()):.1f} %" for m in (0.5, 1, 2))
         print(f"| {window}-{window + 255} | {short.mean():.3f} | {shares} |")
+
+
+def documents() -> None:
+    """Token counts of the plays (the known ones: tests/models/test_plays.py re-counts them)."""
+    from models.plays import PLAYS
+    from models.spec import parse_proxy
+    from models.text import corpus_path, document_tokens
+
+    spec = parse_proxy(FULL | {"text": {"source": "plays"}})
+    counts = document_tokens(spec)
+    print(f"{corpus_path(spec).name}: {len(counts)} plays, {sum(counts)} tokens; per play min {min(counts)} "
+          f"({PLAYS[counts.index(min(counts))]}), median {np.median(counts):g}, max {max(counts)} "
+          f"({PLAYS[counts.index(max(counts))]})")
+    for seq in (1024, 2048, 4096, 8192):
+        print(f"  sequences of {seq} tokens: {sum(n // seq for n in counts)}")
 
 
 def time_full() -> None:
@@ -156,6 +185,31 @@ def table(results: dict[str, dict[str, Any]], quick_key: str = "loss_increase_es
     times = np.array([results[x]["quick_s"] for x in labels])
     print(f"quick s/point: mean {times.mean():.2f}, max {times.max():.2f}; full s/point: mean "
           f"{np.mean([results[x]['full_s'] for x in labels]):.0f}")
+    if FULL["text"]["source"] != "wiki":
+        against_wiki(results)
+
+
+def against_wiki(results: dict[str, dict[str, Any]]) -> None:
+    """Rank agreement of this text's full-mode loss increases with wiki's, on the points both hold."""
+    wiki = load(RESULTS_BY_TEXT["wiki"])
+    labels = [x for x, _ in LONG_POINTS if "full" in results.get(x, {}) and "full" in wiki.get(x, {})]
+    if len(labels) < 3:
+        print(f"wiki ({RESULTS_BY_TEXT['wiki'].name}) holds full mode for {len(labels)} of these points: "
+              "run benchmarks/proxy_long.py --full --only <labels> first")
+        return
+    here = np.array([results[x]["full"]["loss_increase"] for x in labels])
+    there = np.array([wiki[x]["full"]["loss_increase"] for x in labels])
+    above = there >= FIT_FLOOR  # ratios of increases within the noise mean nothing
+    rho = spearmanr(here, there).statistic
+    print(f"vs wiki on {len(labels)} points: Spearman of full loss_increase {rho:.3f}; "
+          f"median ratio (this text / wiki) {np.median(here[above] / there[above]):.2f} on the "
+          f"{int(above.sum())} points >= {FIT_FLOOR} nats/token on wiki")
+    print("| point | wiki full loss incr. | this text | wiki long-range | this text |")
+    print("|---|---|---|---|---|")
+    for x in labels:
+        a, b = wiki[x]["full"], results[x]["full"]
+        print(f"| {x} | {a['loss_increase']:.4f} | {b['loss_increase']:.4f} | "
+              f"{a['long_range_loss_increase']:.4f} | {b['long_range_loss_increase']:.4f} |")
 
 
 def main() -> None:
@@ -165,10 +219,17 @@ def main() -> None:
     ap.add_argument("--fit", action="store_true")
     ap.add_argument("--long-range-rule", action="store_true")
     ap.add_argument("--time-full", action="store_true")
+    ap.add_argument("--text", choices=tuple(RESULTS_BY_TEXT), default="wiki",
+                    help="the text scored (default wiki); each keeps its own JSON")
+    ap.add_argument("--documents", action="store_true", help="token counts of the plays")
     ap.add_argument("--reverse", action="store_true", help="run the points last to first (a second worker)")
     ap.add_argument("--only", nargs="*", help="point labels to run (default: all)")
     args = ap.parse_args()
     only = set(args.only) if args.only else None
+    use_text(args.text)
+    if args.documents:
+        documents()
+        return
     if args.full:
         run("full", FULL, only, args.reverse)
     if args.quick:

@@ -196,13 +196,14 @@ def make_splits(tokenizer: Any, spec: ProxySpec) -> Splits:
 
 
 def _document_splits(tokenizer: Any, spec: ProxySpec) -> Splits:
-    """Sequences cut back to back from the start of the planned documents (`models.documents`)."""
+    """Sequences cut back to back from the start of the planned documents (`models.documents`). The plan
+    reads the documents' token counts, so only the planned documents are tokenized."""
     path, n = corpus_path(spec), spec.seq_tokens
-    ids = [torch.tensor(tokenizer(d).input_ids, dtype=torch.long)
-           for d in read_documents(spec.text.source, path)]
-    plan = plan_documents([len(t) for t in ids], n, spec.text.calib_seqs, spec.n_seqs, path.name)
+    plan = plan_documents(document_tokens(spec), n, spec.text.calib_seqs, spec.n_seqs, path.name)
+    docs = read_documents(spec.text.source, path)
 
     def cut(cuts: tuple[DocumentCut, ...]) -> torch.Tensor:
-        return torch.cat([ids[c.document][:c.seqs * n].view(-1, n) for c in cuts])
+        ids = [torch.tensor(tokenizer(docs[c.document]).input_ids, dtype=torch.long) for c in cuts]
+        return torch.cat([t[:c.seqs * n].view(-1, n) for t, c in zip(ids, cuts, strict=True)])
 
     return Splits(cut(plan.calib), cut(plan.eval))
