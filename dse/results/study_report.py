@@ -1,4 +1,5 @@
-"""A study's report: Pareto table and hypervolume on stdout, plot and trial tables on disk.
+"""A study's report: Pareto table and hypervolume on stdout, the Pareto explorer (HTML) and trial
+tables on disk.
 
 The sweeper writes it at the end of `pimdse -m`; for a study filled by several workers (or to
 refresh it), run it on its own:
@@ -17,9 +18,10 @@ from pathlib import Path
 import optuna
 from sqlalchemy.engine import make_url
 
+from dse.results.explorer.studies import build_report, study_trials
+from dse.results.explorer.write import write_explorer
 from dse.results.frames import export, study_hypervolume, trials_frame
 from dse.results.labels import objective_legend, with_record_units
-from dse.results.plots import write_pareto_html
 from dse.results.report import pareto_table
 from dse.search.storage import StudyError, describe_storage, make_storage, stored_objectives
 from dse.units import format_quantity, score_text
@@ -27,7 +29,7 @@ from dse.units import format_quantity, score_text
 
 @dataclass(frozen=True)
 class ReportFiles:
-    """Where the report went: the HTML plot and the trial tables."""
+    """Where the report went: the Pareto explorer's HTML page and the trial tables."""
 
     html: Path
     parquet: Path
@@ -43,7 +45,8 @@ def report_dir(storage_url: str, fallback: Path) -> Path:
 
 
 def write_report(study: optuna.Study, storage_url: str, out_dir: Path) -> ReportFiles:
-    """Print the Pareto table and hypervolume; write `<study>.html` and `<study>.trials.*` to out_dir."""
+    """Print the Pareto table and hypervolume; write `<study>.html` (the Pareto explorer, without
+    static images: `pimdse-report` writes those) and `<study>.trials.*` to out_dir."""
     name = study.study_name
     df = trials_frame(study)
     objectives = with_record_units(df, stored_objectives(study))
@@ -60,11 +63,12 @@ def write_report(study: optuna.Study, storage_url: str, out_dir: Path) -> Report
                 for o, r in zip(objectives, ref, strict=True)
             )
             print(f"hypervolume {score_text(volume)} (reference point {ref_text})")
-    html = write_pareto_html(df, objectives, out_dir / f"{name}.html", f"pimdse study {name}")
+    report = build_report([study_trials(study, storage_url, df)], f"pimdse study {name}")
+    html = write_explorer(report, out_dir / f"{name}.html", images=False).html
     parquet, csv = export(df, out_dir / f"{name}.trials")
     where = describe_storage(storage_url)
     print(f"study:   {where}  (optuna-dashboard {where})")
-    print(f"plot:    {html}")
+    print(f"report:  {html}")
     print(f"trials:  {parquet}\n         {csv}")
     return ReportFiles(html, parquet, csv)
 

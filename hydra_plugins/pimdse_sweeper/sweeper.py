@@ -24,6 +24,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from dse.app.provenance import code_version
+from dse.results.explorer.sources import record_study
 from dse.results.study_report import report_dir, write_report
 from dse.search.checks import ResultKeys, SweepChecks, check_result_keys, check_values, checks_of
 from dse.search.claims import StudyClaims, worker_seed
@@ -97,6 +98,7 @@ class PimdseSweeper(Sweeper):
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        record_study(sweep_dir, storage_url, study_name)  # so `pimdse-report <sweep dir>` finds the study
         _log_plan(
             f"study {study_name} in {describe_storage(storage_url)} ({version}), worker {index} "
             f"(sampler seed {worker_seed(s['seed'], index)})",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dse.results.explorer.figures import front_2d
+from dse.results.explorer.page import default_axes
+from dse.results.explorer.studies import StudyTrials, build_report
+from dse.results.explorer.texts import hover_text, objective_axis
 from dse.results.frames import pareto_mask
 from dse.results.labels import accuracy_title, objective_legend, record_field, with_record_units
-from dse.results.plots import pareto_figure
 from dse.results.report import pareto_table
-from dse.search.objectives import parse_objectives
+from dse.search.objectives import Objective, parse_objectives
 
 
 def frame(objective: str, record: dict[str, list]) -> pd.DataFrame:
@@ -28,6 +31,15 @@ def frame(objective: str, record: dict[str, list]) -> pd.DataFrame:
     return df
 
 
+def pareto_figure(df: pd.DataFrame, objectives: list[Objective]):
+    """The report's 2-D front at its default axes (accuracy up, latency across) for a bare frame."""
+    study = StudyTrials("t", "", None, df, tuple(with_record_units(df, objectives)))  # type: ignore[arg-type]
+    report = build_report([study])
+    axes = [objective_axis(report, o) for o in report.objectives]
+    hover = [hover_text(report, row, []) for _, row in report.trials.iterrows()]
+    return front_2d(report, axes, hover, *default_axes(report.objectives))
+
+
 LOSS = {"name": ["loss_increase_est"] * 4, "unit": ["nats/token"] * 4}
 
 
@@ -40,10 +52,10 @@ def test_accuracy_titles_say_loss_and_estimate() -> None:
 def test_plot_axes_name_the_metric_and_its_unit() -> None:
     objectives = parse_objectives(["accuracy_loss", "latency", "memory"])
     df = frame("accuracy_loss", LOSS)
-    fig = pareto_figure(df, objectives, "t")
+    fig = pareto_figure(df, objectives)
     assert fig.layout.yaxis.title.text == "accuracy loss, est. (loss_increase_est, nats/token) ↓"
     assert fig.layout.xaxis.title.text == "latency (latency_s, ms) ↓"
-    front = next(t for t in fig.data if t.name == "Pareto set")
+    front = next(t for t in fig.data if t.name == "t: Pareto set")
     assert front.marker.colorbar.title.text == "memory (kv_bytes, GiB) ↓"
     assert list(front.y) == [0.0123, 0.002, 0.05]  # nats/token as stored: no axis scaling
     assert "accuracy_loss: 0.0123 nats/token" in front.hovertext[0]
@@ -52,10 +64,10 @@ def test_plot_axes_name_the_metric_and_its_unit() -> None:
 def test_old_accuracy_objective_and_metric_keep_their_titles() -> None:
     objectives = parse_objectives(["accuracy", "latency", "memory"])
     named = frame("accuracy", {"name": ["neg_attn_loss"] * 4, "unit": [""] * 4})
-    assert pareto_figure(named, objectives, "t").layout.yaxis.title.text == "accuracy (neg_attn_loss) ↑"
+    assert pareto_figure(named, objectives).layout.yaxis.title.text == "accuracy (neg_attn_loss) ↑"
     # A study stored before records had a unit or a name: the key, as before.
     bare = frame("accuracy", {})
-    assert pareto_figure(bare, objectives, "t").layout.yaxis.title.text == "accuracy (accuracy.value) ↑"
+    assert pareto_figure(bare, objectives).layout.yaxis.title.text == "accuracy (accuracy.value) ↑"
     assert pareto_table(bare, objectives).splitlines()[1].split()[:2] == ["1", "0.95"]
 
 
@@ -108,7 +120,7 @@ def test_throughput_objectives_show_their_units() -> None:
         ["0", "250", "tokens/s", "10", "tokens/J"],
         ["1", "125", "tokens/s", "12.5", "tokens/J"],
     ]
-    fig = pareto_figure(df, objectives, "t")
+    fig = pareto_figure(df, objectives)
     assert (fig.layout.yaxis.title.text, fig.layout.xaxis.title.text) == (
         "tokens_per_s (tokens_per_s, tokens/s) ↑",
         "tokens_per_j (tokens_per_j, tokens/J) ↑",
