@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from .errors import ActivationError
 from .forward import forward
+from .progress import long_run
 from .runtime import get_model
 from .spec import ProxySpec
 from .text import corpus_path, make_splits
@@ -65,19 +66,23 @@ def _run(spec: ProxySpec, key: CaptureKey) -> dict[str, torch.Tensor]:
     p = spec.prefill_tokens
     tail = tail_queries(p)
     out: dict[str, list[torch.Tensor]] = {"k": [], "v": [], "q_tail": [], "q_dec": [], "hidden": []}
-    for row in ids:
-        rec: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+    n_seqs, length = ids.shape
+    what = f"capture of {key.split} activations ({n_seqs} x {length:,} tokens x {cfg.n_layers} layers)"
+    with long_run(what, n_seqs * cfg.n_layers, "layer") as advance:
+        for row in ids:
+            rec: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
-        def on_qkv(i: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rec=rec) -> None:
-            if i in layers:
-                rec[i] = (q[0].cpu(), k[0].cpu(), v[0].cpu())
+            def on_qkv(i: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rec=rec) -> None:
+                advance(1)  # layer i has begun: a bar over every layer of every sequence
+                if i in layers:
+                    rec[i] = (q[0].cpu(), k[0].cpu(), v[0].cpu())
 
-        hidden = forward(model.weights, row[None].to(spec.model.device), on_qkv=on_qkv)
-        out["k"].append(torch.stack([rec[i][1] for i in layers]))
-        out["v"].append(torch.stack([rec[i][2] for i in layers]))
-        out["q_tail"].append(torch.stack([rec[i][0][:, p - tail:p] for i in layers]))
-        out["q_dec"].append(torch.stack([rec[i][0][:, p:] for i in layers]))
-        out["hidden"].append(hidden[0, p:].cpu())
+            hidden = forward(model.weights, row[None].to(spec.model.device), on_qkv=on_qkv)
+            out["k"].append(torch.stack([rec[i][1] for i in layers]))
+            out["v"].append(torch.stack([rec[i][2] for i in layers]))
+            out["q_tail"].append(torch.stack([rec[i][0][:, p - tail:p] for i in layers]))
+            out["q_dec"].append(torch.stack([rec[i][0][:, p:] for i in layers]))
+            out["hidden"].append(hidden[0, p:].cpu())
     if not key.decode_queries:
         del out["q_dec"]
     cap = {name: torch.stack(t).contiguous() for name, t in out.items()}

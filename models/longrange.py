@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from filelock import FileLock
 from safetensors.torch import load_file, save_file
 
 from .forward import ModelWeights, forward, logits
+from .progress import long_run
 
 POSITION_CHUNK = 1024
 """Positions whose vocab-sized logits are held at once: ~0.2 GB per fp32 [1024, 49152] tensor for
@@ -51,8 +53,10 @@ def token_nll(w: ModelWeights, hidden: torch.Tensor, targets: torch.Tensor) -> t
     return out
 
 
-def short_context_nll(w: ModelWeights, ids: torch.Tensor, prefill: int, rule: LongRangeRule) -> torch.Tensor:
-    """NLL [S, L - prefill - 1] of tokens prefill + 1 .. L - 1 seen with only sinks + a recent window."""
+def short_context_nll(w: ModelWeights, ids: torch.Tensor, prefill: int, rule: LongRangeRule,
+                      on_chunk: Callable[[int], None] = lambda n: None) -> torch.Tensor:
+    """NLL [S, L - prefill - 1] of tokens prefill + 1 .. L - 1 seen with only sinks + a recent window;
+    `on_chunk(1)` after each chunk's forward (a progress bar)."""
     n_seq, length = ids.shape
     out = torch.empty(n_seq, length - prefill - 1)
     for a in range(prefill, length - 1, rule.chunk):
@@ -61,6 +65,7 @@ def short_context_nll(w: ModelWeights, ids: torch.Tensor, prefill: int, rule: Lo
         ctx = torch.cat([ids[:, :rule.sinks], ids[:, start:b]], dim=1)
         hidden = forward(w, ctx)[:, -(b - a):]
         out[:, a - prefill:b - prefill] = token_nll(w, hidden, ids[:, a + 1:b + 1])
+        on_chunk(1)
     return out
 
 
@@ -85,8 +90,11 @@ def long_range(w: ModelWeights, ids: torch.Tensor, ref_hidden: torch.Tensor, pre
         if not path.exists():
             dev = w.embed.device
             targets = ids[:, prefill + 1:]
-            full = token_nll(w, ref_hidden[:, :-1].to(dev), targets)
-            short = short_context_nll(w, ids.to(dev), prefill, rule)
+            chunks = len(range(prefill, ids.shape[1] - 1, rule.chunk))
+            what = f"long-range tokens ({ids.shape[0]} x {ids.shape[1] - prefill - 1:,} positions)"
+            with long_run(what, chunks, "chunk") as advance:
+                full = token_nll(w, ref_hidden[:, :-1].to(dev), targets)
+                short = short_context_nll(w, ids.to(dev), prefill, rule, advance)
             tmp = path.with_suffix(".tmp")
             save_file({"nll_full": full.contiguous(), "nll_short": short.contiguous()}, str(tmp))
             tmp.replace(path)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import optuna
 from omegaconf import OmegaConf
+from optuna.trial import TrialState
 
 from dse.search.executors import Executor, Job, Outcome
 from dse.search.hwgrid import GridPoint, HwGrid, front
@@ -28,6 +31,7 @@ from dse.search.objectives import (
     lookup,
     objective_values,
 )
+from dse.search.progress import SweepProgress, is_terminal
 from dse.search.space import Space, Value, override_string
 from dse.units import format_number
 
@@ -109,44 +113,73 @@ def run_sweep(
     in_flight = 0
     streak = 0
     try:
-        while True:
-            finished = ledger.sync()
-            while (
-                in_flight < executor.capacity
-                and finished + in_flight < n_trials
-                and streak < MAX_DUPLICATE_STREAK
-                and not ledger.exhausted()
-            ):
-                job = _make_job(ledger, space, configs, base, code_version)
-                if isinstance(job, str):
-                    stats.failed += 1
+        finished = ledger.sync()
+        directions = [o.direction for o in scoring.objectives]
+        feasible = TwinFront(ledger.local)
+        terminal = is_terminal(sys.stdout, sys.stderr)
+        with SweepProgress(n_trials, finished, directions, feasible, interactive=terminal) as progress:
+            while True:
+                finished = ledger.sync()
+                progress.update(finished, stats.failed)
+                while (
+                    in_flight < executor.capacity
+                    and finished + in_flight < n_trials
+                    and streak < MAX_DUPLICATE_STREAK
+                    and not ledger.exhausted()
+                ):
+                    job = _make_job(ledger, space, configs, base, code_version)
+                    if isinstance(job, str):
+                        stats.failed += 1
+                        finished += 1
+                        progress.update(finished, stats.failed)
+                        continue
+                    if skip_duplicates and _already_taken(ledger, job):
+                        stats.duplicates += 1
+                        streak += 1
+                        continue
+                    streak = 0
+                    executor.submit(job)
+                    in_flight += 1
+                if in_flight == 0:
+                    if streak >= MAX_DUPLICATE_STREAK:
+                        log.warning(
+                            "the sampler proposed only evaluated configs %d times in a row: stopping", streak
+                        )
+                    break
+                for job, outcome in executor.wait():
+                    in_flight -= 1
+                    if grid is not None and outcome.error is None:
+                        ok = _record_front(ledger, scoring, job, outcome.result, grid)
+                    else:
+                        ok = _record(ledger, scoring, job, outcome)
+                    stats.completed += ok
+                    stats.failed += not ok
                     finished += 1
-                    continue
-                if skip_duplicates and _already_taken(ledger, job):
-                    stats.duplicates += 1
-                    streak += 1
-                    continue
-                streak = 0
-                executor.submit(job)
-                in_flight += 1
-            if in_flight == 0:
-                if streak >= MAX_DUPLICATE_STREAK:
-                    log.warning(
-                        "the sampler proposed only evaluated configs %d times in a row: stopping", streak
-                    )
-                break
-            for job, outcome in executor.wait():
-                in_flight -= 1
-                if grid is not None and outcome.error is None:
-                    ok = _record_front(ledger, scoring, job, outcome.result, grid)
-                else:
-                    ok = _record(ledger, scoring, job, outcome)
-                stats.completed += ok
-                stats.failed += not ok
+                    progress.update(finished, stats.failed)
     finally:
         executor.close()
         stats.seconds = time.perf_counter() - start
     return stats
+
+
+class TwinFront:
+    """The objective values of the feasible trials the ledger's twin finished since the last call:
+    this worker's, other workers' and earlier runs' (the twin holds them all), for the progress
+    bar's hypervolume. One pass over the twin's trials a call (~0.1 ms per 1,000)."""
+
+    def __init__(self, twin: optuna.Study) -> None:
+        self._twin = twin
+        self._seen: set[int] = set()
+
+    def __call__(self) -> list[list[float]]:
+        new = []
+        for t in self._twin.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if t.number in self._seen:
+                continue
+            self._seen.add(t.number)
+            if all(v <= 0 for v in t.constraints.values()):
+                new.append(t.values)
+        return new
 
 
 def _already_taken(ledger: Ledger, job: Job) -> bool:
