@@ -37,12 +37,17 @@ STYLE = {
     "selected": {"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#d62728"}},
     "colorscale": "Viridis",
     "other_color": "#c7c7c7",
+    # The 3-D front's view: farther than plotly's default, so the axis titles stay inside the figure.
+    "camera": {"eye": {"x": 1.7, "y": 1.7, "z": 1.1}},
 }
 """Marker look per role, shared with the page's script (which reads it from the page data)."""
 
 TEMPLATE = "plotly_white"
-MISSING = "–"
+MISSING = "(none)"
 """Parallel-coordinates label of a parameter a trial does not have (conditional parameters)."""
+
+MAX_NUMERIC_TICKS = 8
+"""A numeric parameter with at most this many values is drawn as categories (ticks at its values)."""
 
 
 def study_color(index: int) -> str:
@@ -159,6 +164,7 @@ def _front(report: Report, axes: Sequence[Axis], hover: Sequence[str], on: list[
         layout["yaxis"] = _axis(axes[on[1]])
     else:
         layout["scene"] = {f"{n}axis": _axis(axes[i]) for n, i in zip(names, on, strict=True)}
+        layout["scene"]["camera"] = STYLE["camera"]
     fig.update_layout(**layout)
     return fig
 
@@ -201,7 +207,7 @@ def parallel_dimensions(report: Report, axes: Sequence[Axis]) -> list[Dimension]
         missing = values.isna()
         numeric = pd.to_numeric(values, errors="coerce")
         label = column.removeprefix("params.")
-        if not missing.any() and numeric.notna().all():
+        if not missing.any() and numeric.notna().all() and numeric.nunique() > MAX_NUMERIC_TICKS:
             dims.append(Dimension(label, [float(v) for v in numeric]))
             continue
         shown_values = [MISSING if m else str(format_param(v)) for v, m in zip(values, missing, strict=True)]

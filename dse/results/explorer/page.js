@@ -163,7 +163,7 @@ function drawFront2d(view) {
 function drawFront3d(view) {
   if (NOBJ < 3) return showNote("front3d", `The report's studies share ${NOBJ} objective(s): no 3-objective front.`);
   if (N === 0) return showNote("front3d", D.emptyMessage);
-  const scene = { xaxis: axisLayout(0), yaxis: axisLayout(1), zaxis: axisLayout(2) };
+  const scene = { xaxis: axisLayout(0), yaxis: axisLayout(1), zaxis: axisLayout(2), camera: D.style.camera };
   Plotly.react("front3d", frontTraces(view, [0, 1, 2]), layout({ scene, margin: { t: 30, l: 0, r: 0, b: 0 },
     legend: { orientation: "h", y: -0.05 }, uirevision: "front3d" }), CONFIG);
 }
@@ -249,11 +249,13 @@ function drawSummary(view) {
     (parts.length ? `: ${parts.join(", ")}` : "");
 }
 
-function redraw() {
+// The parallel coordinates are redrawn only when asked: in software WebGL they take seconds, so
+// a slider redraws them when released, not at every step of a drag.
+function redraw(withParallel) {
   const view = currentView();
   drawFront2d(view);
   drawFront3d(view);
-  drawParallel(view);
+  if (withParallel) drawParallel(view);
   drawTable(view);
   drawSummary(view);
 }
@@ -270,7 +272,7 @@ function select(i) {
     lines.appendChild(document.createElement("li")).textContent = text;
   });
   drawPointFigures(i);
-  redraw();
+  redraw(false);
 }
 
 function drawPointFigures(i) {
@@ -358,7 +360,8 @@ function buildControls() {
     const out = label.appendChild(document.createElement("output"));
     const show = () => { out.textContent = `${f.bound === "max" ? "≤" : "≥"} ${f.labels[state.bounds[n]] ?? "–"}`; };
     show();
-    input.addEventListener("input", () => { state.bounds[n] = Number(input.value); show(); redraw(); });
+    input.addEventListener("input", () => { state.bounds[n] = Number(input.value); show(); redraw(false); });
+    input.addEventListener("change", () => drawParallel(currentView()));
   });
   document.querySelectorAll("input[name=table-mode]").forEach((radio) =>
     radio.addEventListener("change", () => { state.tableMode = radio.value; drawTable(currentView()); }));
@@ -382,6 +385,6 @@ function listenForClicks() {
 
 buildStudies();
 buildControls();
-redraw();
+redraw(true);
 drawStatic();
 listenForClicks();

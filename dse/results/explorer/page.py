@@ -107,7 +107,7 @@ def page_data(explorer: Explorer, file_stem: str) -> dict[str, Any]:
             "broke": trials["broke"].astype(str).tolist(),
             # Plain lines: the script joins them with <br> for plotly's hover and lists them in the details.
             "hover": [h.replace("<br>", "\n").replace("<b>", "").replace("</b>", "") for h in explorer.hover],
-            "metrics": [metric_lines(row) for row in rows],
+            "metrics": [metric_lines(row, {o.key for o in report.objectives}) for row in rows],
             "command": [explorer.command(i) for i in range(len(rows))],
         },
         "parallel": [asdict(d) for d in parallel_dimensions(report, explorer.axes)],
@@ -230,11 +230,11 @@ def empty_message(report: Report) -> str:
     return "No complete trial in " + ", ".join(s.name for s in report.studies) + ": nothing to plot."
 
 
-def metric_lines(row: pd.Series) -> str:
-    """The selected point's other metrics, one `name: value` per line."""
+def metric_lines(row: pd.Series, shown: set[str]) -> str:
+    """The selected point's metrics but the `shown` keys (its objectives), one `name: value` per line."""
     lines = []
     for key, unit, label in METRIC_LINES:
-        value = row.get(key)
+        value = None if key in shown else row.get(key)
         if value is None or (isinstance(value, float) and np.isnan(value)):
             continue
         if isinstance(value, bool | str | np.bool_):

@@ -1,0 +1,164 @@
+"""The Pareto explorer as a person uses it, in real headless Chromium (playwright driving the system's
+`chromium`; nothing is downloaded): every figure renders, hovering shows the configuration, clicking
+a point shows its command, a slider refilters the table, the CSV holds the shown rows, and the page
+logs no JavaScript error.
+
+Loading the page costs 20-100 s in software WebGL on a loaded 2-core machine, so the tests share one
+page, in file order: rendering (reads only), hover and click (selects a point), then the slider
+(filters). The screenshot of the page as the last test left it is kept at
+`<basetemp>/browser0/report.png` (`pytest --basetemp=DIR` keeps it in DIR).
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+from optuna.trial import TrialState
+from study_maker import Trial, make_study, report_data
+
+from dse.results.explorer.sources import resolve_inputs
+from dse.results.explorer.studies import load_report
+from dse.results.explorer.write import write_explorer
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - the dev extra installs it
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium)"),
+    pytest.mark.skipif(
+        sync_playwright is None, reason="playwright is not installed (pip install -e '.[dev]')"
+    ),
+]
+
+MS, GIB = 1e-3, 2**30
+LOAD_TIMEOUT_MS = 300_000
+TRIALS = [
+    Trial(0.01, 8 * MS, GIB),  # 0-3: a loss/latency trade-off at equal memory, all Pareto
+    Trial(0.02, 6 * MS, GIB, stacks=4),
+    Trial(0.04, 4 * MS, GIB, algo="uniform"),
+    Trial(0.08, 2 * MS, GIB, algo="uniform", stacks=4),
+    Trial(0.02, 7 * MS, GIB),  # 4-6: each dominated by the one three places up
+    Trial(0.05, 5 * MS, GIB, stacks=4),
+    Trial(0.09, 3 * MS, GIB, algo="uniform"),
+    Trial(0.03, 9 * MS, GIB / 2),  # 7: Pareto by its memory
+    Trial(0.10, 10 * MS, 2 * GIB),  # 8: dominated by everything
+    Trial(0.01, 1 * MS, GIB / 4, fits=False),  # 9, 10: would dominate, but do not fit
+    Trial(0.50, 1.5 * MS, 4 * GIB, fits=False, algo="uniform"),
+    Trial(state=TrialState.FAIL, fail_reason="ValueError: 3-bit uniform is not supported"),
+]
+PARETO = [0, 1, 2, 3, 7]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("browser")
+    url = make_study(tmp, "demo", TRIALS)
+    html = tmp / "demo.html"
+    write_explorer(load_report(resolve_inputs([url])), html, images=False)
+    return html
+
+
+@pytest.fixture(scope="module")
+def page(report):
+    """The report open in headless Chromium; yields (page, JavaScript errors seen so far)."""
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        # A cap, not a measurement: 4.8 MB of inline plotly.js and software WebGL on a loaded 2-core machine.
+        page.set_default_timeout(LOAD_TIMEOUT_MS)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.goto(report.as_uri())
+        page.wait_for_selector("#front2d .main-svg")
+        yield page, errors
+        page.screenshot(path=report.parent / "report.png", full_page=True)
+        browser.close()
+
+
+def table_trials(page) -> list[int]:
+    return [int(t) for t in page.locator("#points tbody tr td:first-child").all_inner_texts()]
+
+
+def trace_points(page, div: str, name_suffix: str):
+    """The SVG points of the trace of `div` whose name ends with `name_suffix`."""
+    names = page.evaluate(f"document.getElementById('{div}')._fullData.map(t => t.name)")
+    index = next(i for i, n in enumerate(names) if n.endswith(name_suffix))
+    return page.locator(f"#{div} .scatterlayer .trace").nth(index).locator(".point")
+
+
+def test_every_figure_renders_every_trial(page, report):
+    page, errors = page
+    figures = page.locator(".figure")
+    # Fronts, parallel coordinates, hypervolume, one importance figure (the study has >= 5 trials).
+    assert figures.count() == 5
+    for i in range(figures.count()):
+        assert figures.nth(i).locator(".main-svg").count() >= 1, figures.nth(i).get_attribute("id")
+    # All eleven complete trials on the 2-D front (the failed one has no values).
+    assert page.locator("#front2d .scatterlayer .point").count() == 11
+    assert trace_points(page, "front2d", "Pareto set").count() == len(PARETO)
+    assert trace_points(page, "front2d", "infeasible: broke fits").count() == 2
+    titles = page.locator("#front2d .xtitle, #front2d .ytitle").all_text_contents()
+    assert titles == ["latency (latency_s, ms) ↓", "accuracy loss, est. (loss_increase_est, nats/token) ↓"]
+    assert sorted(table_trials(page)) == PARETO
+    assert errors == []
+
+
+def test_hover_shows_the_configuration_and_a_click_selects(page, report):
+    page, errors = page
+    point = trace_points(page, "front2d", "Pareto set").first
+    box = point.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    hover = page.locator("#front2d .hoverlayer .hovertext")
+    hover.wait_for()
+    assert "algo=" in hover.text_content() and "hw.pim.stacks=" in hover.text_content()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#details-body:not([hidden])")
+    row = page.evaluate(
+        "document.getElementById('front2d')._fullData.find(t => t.name.endsWith('Pareto set')).customdata[0]"
+    )
+    data = report_data(report)
+    trial = data["rows"]["number"][row]
+    assert trial in PARETO
+    assert page.locator("#details-title").inner_text() == f"demo, trial {trial}"
+    assert page.locator("#command").inner_text() == data["rows"]["command"][row]
+    assert (
+        page.locator("#command").inner_text()
+        == f"pimdse algo={TRIALS[trial].algo} hw.pim.stacks={TRIALS[trial].stacks}"
+    )
+    # The selected point is ringed on the front and its table row marked.
+    assert trace_points(page, "front2d", "selected").count() == 1
+    assert page.locator("#points tbody tr.selected td:first-child").inner_text() == str(trial)
+    assert errors == []
+
+
+def test_a_slider_refilters_the_table_and_the_csv_holds_its_rows(page, report):
+    page, errors = page
+    steps = report_data(report)["filters"][1]["steps"]  # max latency, over the distinct latencies
+    slider = page.locator("#filter-objective\\:1")
+    slider.fill(str(steps.index(5 * MS)))
+    assert page.locator("label.filter output").nth(1).inner_text() == "≤ 5 ms"
+    # Within 5 ms: trials 2, 3, 5, 6 (and the infeasible 9, 10); 5 and 6 stay dominated.
+    assert table_trials(page) == [2, 3]
+    assert page.locator("#front2d .scatterlayer .point").count() == 6
+    with page.expect_download() as download:
+        page.click("#download-csv")
+    path = Path(download.value.path())
+    rows = list(csv.DictReader(path.open()))
+    assert [int(r["trial"]) for r in rows] == [2, 3]
+    assert [float(r["latency (ms)"]) for r in rows] == pytest.approx([4.0, 2.0])
+    assert [r["command"] for r in rows] == [
+        "pimdse algo=uniform hw.pim.stacks=8",
+        "pimdse algo=uniform hw.pim.stacks=4",
+    ]
+    # Every feasible trial within the bound, not only the Pareto points.
+    page.check("input[name=table-mode][value=all]")
+    assert sorted(table_trials(page)) == [2, 3, 5, 6]
+    assert errors == []
