@@ -16,6 +16,12 @@ BYTE_UNITS = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
 TIME_UNITS = (("s", 1.0), ("ms", 1e-3), ("us", 1e-6))
 """Time units, largest first: (name, seconds)."""
 
+ENERGY_UNITS = (("J", 1.0), ("mJ", 1e-3), ("uJ", 1e-6))
+"""Energy units, largest first: (name, joules)."""
+
+SI_PREFIXES = (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3))
+"""Decimal prefixes, largest first: (prefix, factor), for rates such as FLOP/s and B/s."""
+
 AXIS_UNITS = {"s": ("ms", 1e3), "B": ("GiB", 2.0**-30), "J": ("mJ", 1e3)}
 """Stored unit -> (unit a plot axis shows, factor to it); plotly would write 1.2e9 bytes as "1.2B"."""
 
@@ -87,3 +93,28 @@ def axis_unit(unit: str) -> str:
 def to_axis_unit(values: pd.Series, unit: str) -> pd.Series:
     """`values` (stored in `unit`) converted to `axis_unit(unit)`."""
     return values * AXIS_UNITS[unit][1] if unit in AXIS_UNITS else values
+
+
+def si_text(value: float, unit: str) -> str:
+    """`12.34 TFLOP/s`: four significant digits with a decimal SI prefix (FLOPs, FLOP/s, B/s; a rate
+    of bytes is decimal, as bandwidths are quoted); `-` for a missing value."""
+    if pd.isna(value):
+        return "-"
+    prefix, factor = _largest(abs(value), SI_PREFIXES) or ("", 1.0)
+    return f"{value / factor:.4g} {prefix}{unit}"
+
+
+def scaled_unit(largest: float, unit: str) -> tuple[str, float]:
+    """(name, size) of the unit to show values up to `largest` (stored in `unit`: "s", "J" or "B")
+    in: the largest of s/ms/us, J/mJ/uJ or GiB/MiB/KiB that `largest` reaches (bars of a few MiB
+    read better in MiB than in 0.00x GiB); any other unit as it is."""
+    units = {"s": TIME_UNITS, "J": ENERGY_UNITS, "B": BYTE_UNITS}.get(unit)
+    if units is None:
+        return unit, 1.0
+    return _largest(abs(largest), units) or units[-1]
+
+
+def scaled_text(value: float, unit: str) -> str:
+    """`11.32 J`, `867.8 mJ`, `1.25 GiB`: four significant digits in `scaled_unit(value, unit)`."""
+    name, size = scaled_unit(value, unit)
+    return f"{value / size:.4g} {name}"

@@ -10,12 +10,12 @@ import json
 import logging
 import sys
 
-from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
 import hw
 import models
+from dse.app.compose import compose_config
 from dse.app.finite import check_finite
 from dse.app.groups import group_error
 from dse.app.point import evaluate_point
@@ -31,8 +31,7 @@ def main(argv: list[str]) -> int:
         print(f"dse.eval: error: {error}", file=sys.stderr)
         return 2
     try:
-        with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=argv)
+        cfg = compose_config(argv)
         result = evaluate_point(cfg)
         parts = ("hw", "algo", "model", "workload")
         result["config"] = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in parts}
