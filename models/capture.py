@@ -55,25 +55,26 @@ class CaptureKey:
 
 
 def _run(spec: ProxySpec, key: CaptureKey) -> dict[str, torch.Tensor]:
-    model = get_model(spec.model)
-    cfg = model.weights.config
-    splits = make_splits(model.tokenizer, spec)
-    ids = splits.calib if key.split == "calib" else splits.eval
-    layers = list(key.layers) or list(range(cfg.n_layers))
-    bad = [i for i in layers if i >= cfg.n_layers]
-    if bad:
-        raise ValueError(f"proxy.layers={bad}: the model has {cfg.n_layers} layers")
-    p = spec.prefill_tokens
-    tail = tail_queries(p)
-    out: dict[str, list[torch.Tensor]] = {"k": [], "v": [], "q_tail": [], "q_dec": [], "hidden": []}
-    n_seqs, length = ids.shape
-    what = f"capture of {key.split} activations ({n_seqs} x {length:,} tokens x {cfg.n_layers} layers)"
-    with long_run(what, n_seqs * cfg.n_layers, "layer") as advance:
+    n_seqs = spec.text.calib_seqs if key.split == "calib" else spec.n_seqs
+    what = f"capture of {key.split} activations ({n_seqs} x {spec.seq_tokens:,} tokens)"
+    with long_run(what, "layer") as progress:  # the model and the text load inside: part of the wait
+        model = get_model(spec.model)
+        cfg = model.weights.config
+        splits = make_splits(model.tokenizer, spec)
+        ids = splits.calib if key.split == "calib" else splits.eval
+        layers = list(key.layers) or list(range(cfg.n_layers))
+        bad = [i for i in layers if i >= cfg.n_layers]
+        if bad:
+            raise ValueError(f"proxy.layers={bad}: the model has {cfg.n_layers} layers")
+        p = spec.prefill_tokens
+        tail = tail_queries(p)
+        out: dict[str, list[torch.Tensor]] = {"k": [], "v": [], "q_tail": [], "q_dec": [], "hidden": []}
+        progress.expect(len(ids) * cfg.n_layers)
         for row in ids:
             rec: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
             def on_qkv(i: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rec=rec) -> None:
-                advance(1)  # layer i has begun: a bar over every layer of every sequence
+                progress.advance()  # layer i has begun: a bar over every layer of every sequence
                 if i in layers:
                     rec[i] = (q[0].cpu(), k[0].cpu(), v[0].cpu())
 

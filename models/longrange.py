@@ -54,9 +54,9 @@ def token_nll(w: ModelWeights, hidden: torch.Tensor, targets: torch.Tensor) -> t
 
 
 def short_context_nll(w: ModelWeights, ids: torch.Tensor, prefill: int, rule: LongRangeRule,
-                      on_chunk: Callable[[int], None] = lambda n: None) -> torch.Tensor:
+                      on_chunk: Callable[[], None] = lambda: None) -> torch.Tensor:
     """NLL [S, L - prefill - 1] of tokens prefill + 1 .. L - 1 seen with only sinks + a recent window;
-    `on_chunk(1)` after each chunk's forward (a progress bar)."""
+    `on_chunk()` after each chunk's forward (a progress bar)."""
     n_seq, length = ids.shape
     out = torch.empty(n_seq, length - prefill - 1)
     for a in range(prefill, length - 1, rule.chunk):
@@ -65,7 +65,7 @@ def short_context_nll(w: ModelWeights, ids: torch.Tensor, prefill: int, rule: Lo
         ctx = torch.cat([ids[:, :rule.sinks], ids[:, start:b]], dim=1)
         hidden = forward(w, ctx)[:, -(b - a):]
         out[:, a - prefill:b - prefill] = token_nll(w, hidden, ids[:, a + 1:b + 1])
-        on_chunk(1)
+        on_chunk()
     return out
 
 
@@ -90,11 +90,11 @@ def long_range(w: ModelWeights, ids: torch.Tensor, ref_hidden: torch.Tensor, pre
         if not path.exists():
             dev = w.embed.device
             targets = ids[:, prefill + 1:]
-            chunks = len(range(prefill, ids.shape[1] - 1, rule.chunk))
             what = f"long-range tokens ({ids.shape[0]} x {ids.shape[1] - prefill - 1:,} positions)"
-            with long_run(what, chunks, "chunk") as advance:
+            with long_run(what, "chunk") as progress:
+                progress.expect(len(range(prefill, ids.shape[1] - 1, rule.chunk)))
                 full = token_nll(w, ref_hidden[:, :-1].to(dev), targets)
-                short = short_context_nll(w, ids.to(dev), prefill, rule, advance)
+                short = short_context_nll(w, ids.to(dev), prefill, rule, progress.advance)
             tmp = path.with_suffix(".tmp")
             save_file({"nll_full": full.contiguous(), "nll_short": short.contiguous()}, str(tmp))
             tmp.replace(path)

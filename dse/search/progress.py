@@ -111,14 +111,13 @@ class SweepProgress:
         self.total = total
         self.done = done
         self.failed = 0
-        self._first = done
         self._points = feasible_points
         self._front = FrontVolume(directions)
         self._clock = clock
         self._start = clock()
         self._summary_every_s = summary_every_s
         self._volume_every_s = volume_every_s
-        self._last_summary = self._start
+        self._mark = (self._start, done)  # (time, trials done) at the last summary
         self._last_volume = -np.inf
         stream = sys.stderr if stream is None else stream
         interactive = is_terminal(stream) if interactive is None else interactive
@@ -157,17 +156,21 @@ class SweepProgress:
                 self._bar.set_postfix_str(self._postfix(), refresh=False)
             return
         self.done, self.failed = done, failed
-        if self._clock() - self._last_summary >= self._summary_every_s:
-            self._last_summary = self._clock()
+        if self._clock() - self._mark[0] >= self._summary_every_s:
             self._refresh_volume(force=True)
             log.info("%s", self.summary())
 
     def summary(self) -> str:
-        """`progress: 12/40 trials, 1 failed, hypervolume 1.2e+06, 8.1 s, ETA 19 s` (one line)."""
-        elapsed = self._clock() - self._start
-        ran = self.done - self._first
-        left = max(self.total - self.done, 0)
-        eta = f"ETA {elapsed / ran * left:.0f} s" if ran > 0 else "ETA unknown"
+        """`progress: 12/40 trials, 1 failed, hypervolume 1.2e+06, 8.1 s, ETA 19 s` (one line).
+
+        The ETA goes at the rate since the previous summary, so a one-time start (the proxy's first
+        capture) does not stretch it for the rest of the sweep."""
+        now = self._clock()
+        since, done_then = self._mark
+        self._mark = (now, self.done)
+        ran, left = self.done - done_then, max(self.total - self.done, 0)
+        eta = f"ETA {(now - since) / ran * left:.0f} s" if ran > 0 else "ETA unknown"
+        elapsed = now - self._start
         return f"progress: {self.done}/{self.total} trials, {self._postfix()}, {elapsed:.1f} s, {eta}"
 
     def _postfix(self) -> str:

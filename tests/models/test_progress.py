@@ -4,7 +4,6 @@ import io
 import logging
 from contextlib import contextmanager
 
-import pytest
 import torch
 
 import models.capture
@@ -23,11 +22,12 @@ class Terminal(io.StringIO):
 def test_a_terminal_gets_a_bar_counting_the_work(caplog) -> None:
     out = Terminal()
     caplog.set_level(logging.INFO, logger="models.progress")
-    with long_run("capture of eval activations", 4, "layer", stream=out) as advance:
+    with long_run("capture of eval activations", "layer", stream=out) as progress:
+        progress.expect(4)
         for _ in range(3):
-            advance(1)
+            progress.advance()
         shown = out.getvalue()
-        advance(1)
+        progress.advance()
     assert "capture of eval activations" in shown and "3/4" in shown and "\r" in shown
     assert len(caplog.messages) == 1  # no start line: the bar says it
     assert caplog.messages[0].startswith("capture of eval activations: done in ")
@@ -36,21 +36,34 @@ def test_a_terminal_gets_a_bar_counting_the_work(caplog) -> None:
 def test_no_terminal_gets_a_start_and_an_end_line_and_no_bar(caplog) -> None:
     out = io.StringIO()
     caplog.set_level(logging.INFO, logger="models.progress")
-    with long_run("long-range tokens", 14, "chunk", stream=out) as advance:
-        advance(14)
+    with long_run("long-range tokens", "chunk", stream=out) as progress:
+        progress.expect(14)
+        progress.advance(14)
     assert out.getvalue() == ""
-    assert caplog.messages[0] == "long-range tokens: 14 chunks to run (once: the result is cached)"
+    assert caplog.messages[0] == "long-range tokens: started (once: the result is cached)"
     assert caplog.messages[1].startswith("long-range tokens: done in ") and caplog.messages[1].endswith(" s")
     assert len(caplog.messages) == 2
 
 
-def recording(calls: dict):
-    """A long_run stand-in that records its total and every advance."""
+class Recording:
+    """A LongRun stand-in that records what it expects and every advance."""
 
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.advanced: list[int] = []
+
+    def expect(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, n: int = 1) -> None:
+        self.advanced.append(n)
+
+
+def recording(calls: dict):
     @contextmanager
-    def fake(what, total, unit):
-        calls.update(what=what, total=total, unit=unit, advanced=[])
-        yield calls["advanced"].append
+    def fake(what, unit):
+        calls.update(what=what, unit=unit, run=Recording())
+        yield calls["run"]
 
     return fake
 
@@ -61,23 +74,14 @@ def test_a_capture_advances_once_per_layer_of_every_sequence(tiny_proxy, tmp_pat
     spec = parse_proxy(tiny_proxy | {"cache_dir": str(tmp_path)})  # a cache of its own: the capture runs
     load_capture(spec, CaptureKey("eval", spec.layers))
     # SmolLM2-135M has 30 layers; the tiny proxy captures 2 sequences of 320 tokens.
-    assert calls["total"] == 2 * 30 and calls["unit"] == "layer"
-    assert sum(calls["advanced"]) == calls["total"]
-    assert calls["what"] == "capture of eval activations (2 x 320 tokens x 30 layers)"
+    assert calls["what"] == "capture of eval activations (2 x 320 tokens)" and calls["unit"] == "layer"
+    assert calls["run"].total == 2 * 30 == sum(calls["run"].advanced)
 
 
 def test_the_short_context_pass_reports_every_chunk() -> None:
     model = get_model(ModelSpec())
     ids = torch.tensor([model.tokenizer("The harbour master of Vellington is Oskar Brandt. " * 3).input_ids])
-    chunks: list[int] = []
-    short_context_nll(model.weights, ids, 10, LongRangeRule(sinks=2, window=4, chunk=7), chunks.append)
+    chunks: list[None] = []
+    rule = LongRangeRule(sinks=2, window=4, chunk=7)
+    short_context_nll(model.weights, ids, 10, rule, lambda: chunks.append(None))
     assert len(chunks) == len(range(10, ids.shape[1] - 1, 7)) > 2
-
-
-@pytest.mark.parametrize("total", [1, 2])
-def test_the_start_line_says_unit_or_units(total, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="models.progress")
-    with long_run("x", total, "sequence", stream=io.StringIO()):
-        pass
-    unit = "sequence" if total == 1 else "sequences"
-    assert caplog.messages[0] == f"x: {total} {unit} to run (once: the result is cached)"
