@@ -1,6 +1,8 @@
 """Stored studies for the report's tests, written with Optuna directly (no sweep): each trial as
 pimdse's sweeper stores it (objective values, params, the accuracy record, overrides, the `fits`
-constraint), so the report reads them as it reads a real sweep."""
+constraint), so the report reads them as it reads a real sweep. A `costed` trial carries the cost
+model's whole evaluation of its config (kernels, device roofs, KV split: what the per-point figures
+draw), its latency and KV bytes included; the others carry the values given."""
 
 from __future__ import annotations
 
@@ -10,9 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
+from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
+import hw
+from dse.app.compose import compose_cached
+from dse.search.loop import jsonable
 from dse.search.objectives import lookup, parse_objectives
 from dse.search.storage import STUDY_ATTR_OBJECTIVES, make_storage, objectives_attr, sqlite_url
 
@@ -33,6 +39,7 @@ class Trial:
     fits: bool = True
     state: TrialState = TrialState.COMPLETE
     fail_reason: str = ""
+    costed: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -64,6 +71,7 @@ def frozen(t: Trial, objectives=OBJECTIVES) -> optuna.trial.FrozenTrial:
         },
         "overrides": overrides,
         "config_hash": f"{t.stacks}-{t.algo}-{t.loss}",
+        **(cost(overrides) if t.costed else {}),
         **t.extra,
     }
     if t.state == TrialState.FAIL:
@@ -82,6 +90,15 @@ def frozen(t: Trial, objectives=OBJECTIVES) -> optuna.trial.FrozenTrial:
         distributions=dists(),
         user_attrs=attrs,
         constraints={"fits": 0.0 if t.fits else 1.0},
+    )
+
+
+def cost(overrides: list[str]) -> dict:
+    """hw's evaluation of the pimdse config `overrides` name, as the sweeper stores it."""
+    cfg = compose_cached(overrides)
+    parts = {p: OmegaConf.to_container(cfg[p], resolve=True) for p in ("hw", "algo", "model", "workload")}
+    return jsonable(
+        hw.evaluate(*hw.build(parts["hw"], parts["algo"], parts["model"], parts["workload"])).to_dict()
     )
 
 

@@ -1,10 +1,10 @@
 """The Pareto explorer as a person uses it, in real headless Chromium (playwright driving the system's
 `chromium`; nothing is downloaded): every figure renders, hovering shows the configuration, clicking
-a point shows its command, a slider refilters the table, the CSV holds the shown rows, and the page
-logs no JavaScript error.
+a point shows its command and draws its per-point figures (or says why one cannot be drawn), a
+slider refilters the table, the CSV holds the shown rows, and the page logs no JavaScript error.
 
 Loading the page costs 20-100 s in software WebGL on a loaded 2-core machine, so the tests share one
-page, in file order: rendering (reads only), hover and click (selects a point), then the slider
+page, in file order: rendering (reads only), hover and clicks (select points), then the slider
 (filters). The screenshot of the page as the last test left it is kept at
 `<basetemp>/browser0/report.png` (`pytest --basetemp=DIR` keeps it in DIR).
 """
@@ -46,7 +46,7 @@ TRIALS = [
     Trial(0.02, 7 * MS, GIB),  # 4-6: each dominated by the one three places up
     Trial(0.05, 5 * MS, GIB, stacks=4),
     Trial(0.09, 3 * MS, GIB, algo="uniform"),
-    Trial(0.03, 9 * MS, GIB / 2),  # 7: Pareto by its memory
+    Trial(0.03, algo="pq", costed=True),  # 7: the cost model's 8.7 ms, 0.63 GiB: Pareto by its memory
     Trial(0.10, 10 * MS, 2 * GIB),  # 8: dominated by everything
     Trial(0.01, 1 * MS, GIB / 4, fits=False),  # 9, 10: would dominate, but do not fit
     Trial(0.50, 1.5 * MS, 4 * GIB, fits=False, algo="uniform"),
@@ -113,29 +113,53 @@ def test_every_figure_renders_every_trial(page, report):
 
 def test_hover_shows_the_configuration_and_a_click_selects(page, report):
     page, errors = page
-    point = trace_points(page, "front2d", "Pareto set").first
+    data = report_data(report)
+    # Trial 7, the one costed by the cost model: its point on the 2-D front.
+    rows = page.evaluate(
+        "document.getElementById('front2d')._fullData.find(t => t.name.endsWith('Pareto set')).customdata"
+    )
+    point = trace_points(page, "front2d", "Pareto set").nth(
+        [data["rows"]["number"][r] for r in rows].index(7)
+    )
     box = point.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     hover = page.locator("#front2d .hoverlayer .hovertext")
     hover.wait_for()
-    assert "algo=" in hover.text_content() and "hw.pim.stacks=" in hover.text_content()
+    assert "demo · trial 7" in hover.text_content()
+    assert "algo=pq" in hover.text_content() and "hw.pim.stacks=8" in hover.text_content()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_selector("#details-body:not([hidden])")
-    row = page.evaluate(
-        "document.getElementById('front2d')._fullData.find(t => t.name.endsWith('Pareto set')).customdata[0]"
-    )
-    data = report_data(report)
-    trial = data["rows"]["number"][row]
-    assert trial in PARETO
-    assert page.locator("#details-title").inner_text() == f"demo, trial {trial}"
-    assert page.locator("#command").inner_text() == data["rows"]["command"][row]
-    assert (
-        page.locator("#command").inner_text()
-        == f"pimdse algo={TRIALS[trial].algo} hw.pim.stacks={TRIALS[trial].stacks}"
-    )
+    assert page.locator("#details-title").inner_text() == "demo, trial 7"
+    assert page.locator("#command").inner_text() == "pimdse algo=pq hw.pim.stacks=8"
     # The selected point is ringed on the front and its table row marked.
     assert trace_points(page, "front2d", "selected").count() == 1
-    assert page.locator("#points tbody tr.selected td:first-child").inner_text() == str(trial)
+    assert page.locator("#points tbody tr.selected td:first-child").inner_text() == "7"
+    # Its per-point figures, one plot each: breakdown, roofline, KV footprint, capacity wall.
+    figures = page.locator("#point-figures .point-figure")
+    assert [figures.nth(i).get_attribute("data-figure") for i in range(figures.count())] == [
+        "breakdown",
+        "roofline",
+        "kv",
+        "capacity",
+    ]
+    for i in range(figures.count()):
+        figures.nth(i).locator(".main-svg").first.wait_for()
+    assert page.locator("#point-figures .fig-error").count() == 0
+    assert errors == []
+
+
+def test_a_point_without_cost_details_says_why_in_place_of_its_figures(page, report):
+    page, errors = page
+    page.click("#points tbody tr:has(td:first-child:text-is('0'))")
+    page.wait_for_function("document.getElementById('details-title').textContent === 'demo, trial 0'")
+    # Trial 0 stored no per-kernel results: the figures that need them say so; the capacity wall
+    # needs only the trial's overrides.
+    assert page.locator("#point-figures .fig-error").all_inner_texts() == [
+        "trial 0 has no per-kernel results ('kernels.<name>.seconds')",
+        "trial 0 has no per-kernel results ('kernels.<name>.seconds')",
+        "trial 0 has no KV footprint split ('kv_bytes_split.<part>')",
+    ]
+    page.locator("#point-figures .point-figure[data-figure=capacity] .main-svg").first.wait_for()
     assert errors == []
 
 

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dse.results.capacity_wall import capacity_wall
 from dse.results.explorer.build import PointFigures
 from dse.results.explorer.studies import Report, minimised, nondomination_rank
+from dse.results.point_figures import kv_footprint, latency_energy_breakdown, roofline
 
 POINTS_PER_STUDY = 40
 """Selectable points with figures per study (the page says so for the others)."""
@@ -30,6 +32,19 @@ class PointFigure:
     id: str
     title: str
     draw: Callable[[pd.Series, Sequence[str]], go.Figure]
+
+
+POINT_FIGURES = (
+    PointFigure("breakdown", "Latency and energy by kernel", lambda row, _: latency_energy_breakdown(row)),
+    PointFigure("roofline", "Each kernel on its device's roofline", lambda row, _: roofline(row)),
+    PointFigure("kv", "KV footprint: codes, codebooks, exact part", lambda row, _: kv_footprint(row)),
+    PointFigure(
+        "capacity",
+        "Capacity wall: latency and fit against context",
+        lambda row, overrides: capacity_wall(overrides, label=f"trial {int(row['number'])}"),
+    ),
+)
+"""The per-point figures of the report (dse.results.point_figures, dse.results.capacity_wall)."""
 
 
 def selectable_rows(report: Report, per_study: int = POINTS_PER_STUDY) -> list[int]:
@@ -59,7 +74,7 @@ def selectable_rows(report: Report, per_study: int = POINTS_PER_STUDY) -> list[i
 def draw_points(
     report: Report,
     overrides: Sequence[Sequence[str]],
-    figures: Sequence[PointFigure],
+    figures: Sequence[PointFigure] = POINT_FIGURES,
     per_study: int = POINTS_PER_STUDY,
 ) -> tuple[dict[int, PointFigures], tuple[tuple[str, str], ...], str]:
     """Each selectable row's figures (a ValueError's message in place of a figure it could not draw)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dse.results.explorer.build import Explorer, PointsBuilder, build_explorer
+from dse.results.explorer.build import Explorer, build_explorer
 from dse.results.explorer.images import Images, static_figures, write_images
 from dse.results.explorer.page import page_data, render_html
+from dse.results.explorer.points import draw_points
 from dse.results.explorer.studies import Report
 
 
@@ -20,15 +21,10 @@ class ReportFiles:
     images: Images | None
 
 
-def point_figures_builder() -> PointsBuilder | None:
-    """The per-point figures the report embeds (None: none)."""
-    return None
-
-
 def write_explorer(report: Report, html: Path, images: bool = True) -> ReportFiles:
-    """Write the page to `html` and, with `images`, every figure to `<html stem>.figures/`."""
-    explorer = build_explorer(report, point_figures_builder())
-    return write_files(explorer, html, images)
+    """Write the page to `html` (with the per-point figures of points.POINT_FIGURES) and, with
+    `images`, every figure to `<html stem>.figures/`."""
+    return write_files(build_explorer(report, draw_points), html, images)
 
 
 def write_files(explorer: Explorer, html: Path, images: bool) -> ReportFiles:
