@@ -186,3 +186,34 @@ def test_a_slider_refilters_the_table_and_the_csv_holds_its_rows(page, report):
     page.check("input[name=table-mode][value=all]")
     assert sorted(table_trials(page)) == [2, 3, 5, 6]
     assert errors == []
+
+
+def test_two_studies_share_one_front_each_in_its_colour(tmp_path):
+    fp16 = make_study(
+        tmp_path, "attacc-fp16", [Trial(0.0, 3 * MS, 4 * GIB, algo="uniform"), Trial(0.0, 4 * MS, 2 * GIB)]
+    )
+    pq = make_study(tmp_path, "aqpim-pq", [Trial(0.02, 2 * MS, GIB), Trial(0.05, 1 * MS, GIB / 2, stacks=4)])
+    html = tmp_path / "both.html"
+    write_explorer(load_report(resolve_inputs([fp16, pq])), html, images=False)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(LOAD_TIMEOUT_MS)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.goto(html.as_uri())
+        page.wait_for_selector("#parallel .main-svg")
+        colours = page.evaluate(
+            "Object.fromEntries(document.getElementById('front2d')._fullData"
+            ".filter(t => t.name.endsWith('Pareto set')).map(t => [t.name, t.marker.color]))"
+        )
+        page.screenshot(path=tmp_path / "both.png", full_page=True)
+        browser.close()
+    # Each study's own front (both of its trials trade off), in the first two study colours.
+    data = report_data(html)
+    assert colours == {
+        "attacc-fp16: Pareto set": data["studyColors"][0],
+        "aqpim-pq: Pareto set": data["studyColors"][1],
+    }
+    assert errors == []
