@@ -26,6 +26,10 @@ from dse.results.report import pareto_table
 from dse.search.storage import StudyError, describe_storage, make_storage, stored_objectives
 from dse.units import format_quantity, score_text
 
+SWEEP_POINTS = 12
+"""Points a study with per-point figures in the report written here (the end of every sweep): each
+costs about a second to draw, so fewer than `pimdse-report`'s 40."""
+
 
 @dataclass(frozen=True)
 class ReportFiles:
@@ -46,7 +50,8 @@ def report_dir(storage_url: str, fallback: Path) -> Path:
 
 def write_report(study: optuna.Study, storage_url: str, out_dir: Path) -> ReportFiles:
     """Print the Pareto table and hypervolume; write `<study>.html` (the Pareto explorer, without
-    static images: `pimdse-report` writes those) and `<study>.trials.*` to out_dir."""
+    static images and with per-point figures for SWEEP_POINTS points: `pimdse-report` writes
+    those and more) and `<study>.trials.*` to out_dir."""
     name = study.study_name
     df = trials_frame(study)
     objectives = with_record_units(df, stored_objectives(study))
@@ -64,7 +69,7 @@ def write_report(study: optuna.Study, storage_url: str, out_dir: Path) -> Report
             )
             print(f"hypervolume {score_text(volume)} (reference point {ref_text})")
     report = build_report([study_trials(study, storage_url, df)], f"pimdse study {name}")
-    html = write_explorer(report, out_dir / f"{name}.html", images=False).html
+    html = write_explorer(report, out_dir / f"{name}.html", images=False, points_per_study=SWEEP_POINTS).html
     parquet, csv = export(df, out_dir / f"{name}.trials")
     where = describe_storage(storage_url)
     print(f"study:   {where}  (optuna-dashboard {where})")

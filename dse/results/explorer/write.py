@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from dse.results.explorer.build import Explorer, build_explorer
 from dse.results.explorer.images import Images, static_figures, write_images
 from dse.results.explorer.page import page_data, render_html
-from dse.results.explorer.points import draw_points
+from dse.results.explorer.points import POINTS_PER_STUDY, draw_points
 from dse.results.explorer.studies import Report
 
 
@@ -21,10 +22,13 @@ class ReportFiles:
     images: Images | None
 
 
-def write_explorer(report: Report, html: Path, images: bool = True) -> ReportFiles:
-    """Write the page to `html` (with the per-point figures of points.POINT_FIGURES) and, with
-    `images`, every figure to `<html stem>.figures/`."""
-    return write_files(build_explorer(report, draw_points), html, images)
+def write_explorer(
+    report: Report, html: Path, images: bool = True, points_per_study: int = POINTS_PER_STUDY
+) -> ReportFiles:
+    """Write the page to `html`, with the per-point figures (points.POINT_FIGURES) of up to
+    `points_per_study` points a study, and with `images` every figure to `<html stem>.figures/`."""
+    explorer = build_explorer(report, functools.partial(draw_points, per_study=points_per_study))
+    return write_files(explorer, html, images)
 
 
 def write_files(explorer: Explorer, html: Path, images: bool) -> ReportFiles:
