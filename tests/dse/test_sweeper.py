@@ -10,10 +10,13 @@ import optuna
 import pandas as pd
 import pytest
 import toy_app
+import yaml
 from conftest import TOY_APP, load
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
+from study_maker import report_data
 
+from dse.results.explorer.sources import STUDY_RECORD
 from dse.results.frames import load_frame
 from dse.search.jobconfig import config_hash
 from dse.search.ledger import ATTR_FAIL_REASON
@@ -204,9 +207,17 @@ def test_report_writes_plot_and_exports_next_to_the_study(run_toy, tmp_path: Pat
     studies = tmp_path / "studies"
     html = (studies / "toy.html").read_text()
     assert "Pareto set" in html and "plotly" in html
+    # The Pareto explorer's data: one row per complete trial; the sweep directory names the study.
+    page = report_data(studies / "toy.html")
+    assert page["title"] == "pimdse study toy"
+    assert yaml.safe_load((tmp_path / "sweep" / STUDY_RECORD).read_text()) == {
+        "storage": sqlite_url(studies / "toy.db"),
+        "study_name": "toy",
+    }
     df = pd.read_parquet(studies / "toy.trials.parquet")
     csv = pd.read_csv(studies / "toy.trials.csv")
     assert len(df) == len(csv) == 10
+    assert page["rows"]["number"] == df.loc[df["state"] == "COMPLETE", "number"].tolist()
     assert {
         "accuracy_loss",
         "latency",
