@@ -247,6 +247,8 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="point labels to run (default: all)")
     args = ap.parse_args()
     only = set(args.only) if args.only else None
+    if args.fit and args.text != "wiki":
+        ap.error("--fit rewrites the shipped quick fit (models/quick_fit.json), which is fitted on wiki only")
     use_text(args.text)
     if args.documents:
         documents()
