@@ -4,6 +4,8 @@ factor, no refresh), so every kernel's flops / seconds sits on or under its devi
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable
 
 import numpy as np
@@ -25,14 +27,16 @@ def gpu_roof(step: Step) -> DeviceRoof:
 def pim_roof(step: Step) -> DeviceRoof:
     """The PIM memory: every PE class computing at once (2 FLOPs per MAC lane-cycle), and the fastest
     PE class's reads of the DRAM cells (one column per PE every command interval, the power cap
-    included)."""
+    included). A class has banks / banks_per_pe PEs, so the bank count factors out of both: each
+    costs one product with it on a grid of design points rather than one per class."""
     pim = step.pim
-    peak, bw = 0.0, 0.0
-    for pe in pim.pes.values():
-        pes = step.pes(pe)
-        peak = peak + 2.0 * pes * pe.lanes * pe.clock_hz / pe.cycles_per_mac
-        bw = np.maximum(bw, pes * pim.column_bytes / dram.cmd_s(pim, pe))
-    return DeviceRoof(peak_flops=peak, bw_bytes_per_s=bw)
+    pes = pim.pes.values()
+    flops_per_bank = [pe.lanes * (2.0 * pe.clock_hz / (pe.cycles_per_mac * pe.banks_per_pe)) for pe in pes]
+    reads_per_bank = [pim.column_bytes / pe.banks_per_pe / dram.cmd_s(pim, pe) for pe in pes]
+    return DeviceRoof(
+        peak_flops=pim.banks * functools.reduce(operator.add, flops_per_bank),
+        bw_bytes_per_s=pim.banks * functools.reduce(np.maximum, reads_per_bank),
+    )
 
 
 def xbar_roof(step: Step) -> DeviceRoof:

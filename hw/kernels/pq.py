@@ -233,13 +233,14 @@ def score_lookup(step: Step, kv: Pq, tokens: Num) -> KernelCost:
     look_s, acts, look_bound = _lookup(step, kv, lookups, code_bytes / n, 1.0)
     add_s = dram.compute_s(pim, pe, lookups)
     seconds = st.seconds + np.maximum(look_s, add_s)
+    looked_up_bytes = lookups / pe.lookups_per_cmd * n * pim.column_bytes  # the columns the lookups read
     energy = combine(
         read_energy(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks),
         activation_energy(pim, acts * n),
         ops_energy(lookups * n, pe.energy_pj_per_mac),
-        cell_energy(pim, lookups / pe.lookups_per_cmd * n * pim.column_bytes),
+        cell_energy(pim, looked_up_bytes),
     )
-    table_bytes = table_reads_dram(step, kv) * lookups / pe.lookups_per_cmd * n * pim.column_bytes
+    table_bytes = table_reads_dram(step, kv) * looked_up_bytes
     bound = where_bound(add_s > look_s, "compute", look_bound)
     return _per_layer(step, seconds, energy, bound, lookups * n, code_bytes + table_bytes)
 
@@ -287,13 +288,14 @@ def value_accumulate(step: Step, kv: Pq, tokens: Num) -> KernelCost:
         commands = fetches * cols_per_centroid
         in_dram = table_reads_dram(step, kv, 1.0, centroid_bytes)
     seconds = st.seconds + np.maximum(look_s, mac_s)
+    looked_up_bytes = commands / pe.lookups_per_cmd * n * pim.column_bytes  # the columns the commands read
     energy = combine(
         read_energy(pim, pe.placement, code_bytes, st.activations_per_bank * pim.banks),
         activation_energy(pim, acts * n),
-        cell_energy(pim, commands / pe.lookups_per_cmd * n * pim.column_bytes),
+        cell_energy(pim, looked_up_bytes),
         ops_energy(macs * n, pe.energy_pj_per_mac),
     )
-    moved = code_bytes + in_dram * commands / pe.lookups_per_cmd * n * pim.column_bytes
+    moved = code_bytes + in_dram * looked_up_bytes
     bound = where_bound(mac_s > look_s, "compute", look_bound)
     return _per_layer(step, seconds, energy, bound, flops * n, moved)
 
