@@ -64,12 +64,13 @@ def mac(placement: str, base_row: int, idx: int) -> Req:
     return Req("mac", base_row + col_steps // COLS_PER_ROW, unit=unit, bank=pair * BANKS + bank)
 
 
-def head(length: int, k_row: int, v_row: int, placement: str = "bank") -> dict[str, list]:
-    """One head's command groups on one channel, as the generator for `placement` builds them."""
+def head(length: int, k_row: int, v_row: int, placement: str = "bank", dim: int = DHEAD) -> dict[str, list]:
+    """One head's command groups on one channel, as the generator for `placement` builds them (`dim`:
+    the head dim, the length of the vector the MACs multiply K's rows by)."""
     if placement == "buffer_die":
         return buffer_die_head(length, k_row, v_row)
     split = BANKS if placement == "bank" else 1  # bank PEs split the head dim over a bank group's banks
-    k_cols = math.ceil(DHEAD / split / N_MAC)  # columns of a head's K per token group: 2, or 8
+    k_cols = math.ceil(dim / split / N_MAC)  # columns of a head's K per token group: 2, or 8
     n_rows = math.ceil(length / (PCHS * RANKS * BGS))  # token groups (16 tokens each)
     score_mac = [[mac(placement, k_row, k + n * k_cols) for k in range(k_cols)] for n in range(n_rows)]
     score_mvsb = [
@@ -79,7 +80,7 @@ def head(length: int, k_row: int, v_row: int, placement: str = "bank") -> dict[s
     ]
     per_unit = math.ceil(length / (PCHS * RANKS * BGS * N_MAC))
     mvgb = [Req("mvgb", unit=(r, g)) for r in range(RANKS) for g in range(BGS) for _ in range(per_unit)]
-    out_groups = math.ceil(DHEAD / (split * N_MAC))
+    out_groups = math.ceil(dim / (split * N_MAC))
     context_mac = [[mac(placement, v_row, k + n * n_rows) for k in range(n_rows)] for n in range(out_groups)]
     outputs = [Req("mvsb", unit=(r, 0)) for _ in range(split) for r in range(RANKS)]
     context_mvsb = [list(outputs) for _ in range(out_groups)]
@@ -105,6 +106,23 @@ def buffer_die_head(length: int, k_row: int, v_row: int) -> dict[str, list]:
     wrgb = [Req("wrgb") for _ in range(k_cols)]
     return {"wrgb": wrgb, "smac": score_mac, "smvsb": score_mvsb, "sfm": [Req("sfm")], "mvgb": mvgb,
             "cmac": context_mac, "cmvsb": context_mvsb}  # fmt: skip
+
+
+def score_phase(h: dict[str, list]) -> list[Req]:
+    """One head's query writes and score MACs as the generator issues them alone: WR_GB, a barrier,
+    then groups of 16 MAC rows, each followed by the previous group's MV_SB and a barrier (the last
+    group's MV_SB end the phase, with no barrier after them)."""
+    bar = Req("barrier")
+    groups = math.ceil(len(h["smac"]) / 16)
+    out = h["wrgb"] + [bar]
+    for j in range(groups + 1):
+        if j < groups:
+            out += [r for g in h["smac"][j * 16 : j * 16 + 16] for r in g]
+        if j:
+            out += h["smvsb"][j - 1]
+        if j < groups:
+            out.append(bar)
+    return out
 
 
 def trace(length: int, heads: int, placement: str = "bank") -> list[Req]:
@@ -136,14 +154,7 @@ def trace(length: int, heads: int, placement: str = "bank") -> list[Req]:
 
     if heads == 1:
         h = hs[0]
-        out += h["wrgb"] + [bar]
-        for j in range(groups + 1):
-            if j < groups:
-                out += macs(h, j)
-            if j:
-                out += h["smvsb"][j - 1]
-            if j < groups:
-                out.append(bar)
+        out += score_phase(h)
         out += h["sfm"] + h["mvgb"] + [bar]
         context(h, None)
         return out

@@ -40,9 +40,10 @@ def gemv_input_passes(step: Step, pe: Pe, op: str) -> Num:
 def pim_gemv(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelCost:
     """Weights striped over all banks, streamed through the GEMV PEs; one MAC per weight per token.
 
-    Before streaming, the batch's input vectors are written into the PE buffers of every
-    pseudo-channel (all-bank broadcast writes over its bank <-> buffer-die bus, as AttAcc!'s WR_GB
-    does for the query); weights stream again for every `gemv_input_passes`.
+    The batch's input vectors are written into the PE buffers of every pseudo-channel (all-bank
+    broadcast writes over its bank <-> buffer-die bus, as AttAcc!'s WR_GB does for the query; as
+    issued, tile by tile, with `pim.move_overlap`: `gemv_fixed_moves_s`); weights stream again for
+    every `gemv_input_passes`.
     """
     pim = step.pim
     pe = pim.pes[pim.gemv_pe]
@@ -55,7 +56,7 @@ def pim_gemv(step: Step, op: str, params_per_layer: Num, layers: Num) -> KernelC
         pim, st, dram.compute_s(pim, pe, params_per_layer * step.batch / step.pes(pe))
     )
     broadcast_bytes = step.model.op_input_elems(op) * step.batch * FP16_BYTES * pim.pchs
-    broadcast_s = gemv_fixed_moves_s(pim, pe, broadcast_bytes)
+    broadcast_s = gemv_fixed_moves_s(pim, pe, broadcast_bytes, st.activations_per_bank)
     energy = combine(
         read_energy(pim, pe.placement, weight_bytes * passes, st.activations_per_bank * pim.banks),
         move_energy(pim, pe.placement, broadcast_bytes),
@@ -91,21 +92,38 @@ def register_tiled(step: Step, op: str, layers: Num) -> KernelCost:
     )
 
 
-def gemv_fixed_moves_s(pim: Pim, pe: Pe, broadcast_bytes: Num) -> Num:
-    """Seconds per layer of the moves a GEMV cannot hide under its MACs: the input broadcast before
-    the first MAC, and with `pim.move_overlap` (bank and bank-group PEs) also the outputs' last
-    group after the last MAC, one column per bank-group adder tree of a pCH at tCCD_S (AttAcc!'s
-    MV_SB after its last MAC_AB row; earlier groups ride under later MACs). The broadcast then
-    goes as WR_GB into one bank group's buffers, tCCD_L a column (`dram.query_writes_s`)."""
+def gemv_fixed_moves_s(pim: Pim, pe: Pe, broadcast_bytes: Num, rows: Num) -> Num:
+    """Seconds per layer of the moves a GEMV cannot hide under its MACs (`broadcast_bytes`: the
+    inputs over all pCHs; `rows`: the rows each bank streams).
+
+    Without `pim.move_overlap` (or on buffer-die PEs) the input broadcast crosses the bank <->
+    buffer-die bus before the MACs. With it (bank and bank-group PEs, AttAcc!'s WR_GB and MV_SB) the
+    moves go as issued: the inputs enter the PE buffers in tiles, as many as it takes for each
+    bank's share (1 / head_split of them, the adder tree summing the rest) to fit `buffer_bytes`;
+    a tile goes as WR_GB into one bank group's buffers of every pCH, tCCD_L a column, and its MACs
+    wait for it. The outputs leave as MV_SB, one column per bank-group adder tree of a pCH at
+    tCCD_S, under later MACs but for each tile's last group. Row commands pass the barriers, so the
+    first activation hides under the first tile (tRCD), a lockstep stream's switch to the next
+    tile's first row (tRTP + tRP + tRCD; the weights are laid out tile by tile, a tile starting a
+    row) under that tile's writes and the previous tile's last outputs, and the last precharge
+    under the last outputs (tRTP + tRP), as in the attention round trip (`dram.issued_moves`).
+    """
     if not pim.move_overlap or pe.placement == "buffer_die":
         return dram.bus_s(pim, broadcast_bytes)
     t = pim.timings
-    adder_trees = pim.ranks * pim.bank_groups
-    # The first activation passes the broadcast's barrier and the last precharge follows the output
-    # moves (as in the attention round trip, `dram.issued_moves`).
-    broadcast = dram.move_columns(pim, broadcast_bytes) * t.t_ccd_l_cycles
-    shown = np.maximum(0.0, broadcast - t.t_rcd_cycles) + np.maximum(
-        0.0, adder_trees * t.t_ccd_s_cycles - t.t_rtp_cycles - t.t_rp_cycles
+    share = broadcast_bytes / pim.pchs / pe.head_split  # input bytes one bank's buffer must take
+    tiles = np.maximum(1.0, np.ceil(share / pe.buffer_bytes))
+    tile = dram.move_columns(pim, broadcast_bytes) / tiles * t.t_ccd_l_cycles
+    outputs = pim.ranks * pim.bank_groups * t.t_ccd_s_cycles
+    # Tile boundaries at a row switch of the stream (interleaved streams show no switch to hide).
+    switches = 0.0 if pe.row_interleave else np.maximum(0.0, np.minimum(tiles, rows) - 1.0)
+    row_switch = t.t_rtp_cycles + t.t_rp_cycles + t.t_rcd_cycles
+    beside_switch = np.maximum(0.0, outputs + tile - row_switch)
+    boundaries = switches * beside_switch + (tiles - 1.0 - switches) * (outputs + tile)
+    shown = (
+        np.maximum(0.0, tile - t.t_rcd_cycles)
+        + boundaries
+        + np.maximum(0.0, outputs - t.t_rtp_cycles - t.t_rp_cycles)
     )
     return shown * t.tck_s * dram.refresh_factor(pim)
 

@@ -116,20 +116,20 @@ def test_buffer_die_pes_move_nothing_with_or_without_overlap():
     assert on["pim_data_movement"].seconds == off["pim_data_movement"].seconds == 0.0
 
 
-def small_gemv(**kw):
-    """A 1024 x 1024 FP16 GEMV alone on 16 channels of one stack (the LM head of a one-layer model)."""
+def small_gemv(rows=1024, cols=1024, preset="attacc_hbm3_bank", pe="bank", **kw):
+    """A rows x cols FP16 GEMV alone on 16 channels of one stack (the LM head of a one-layer model)."""
     mapping = dict(ONLY_ATTENTION, attention="none", lm_head="pim")
     cfg = point(
-        hw="attacc_hbm3_bank",
+        hw=preset,
         algo="fp16",
         model="llama2_7b",
         hw__pim__stacks=1,
         hw__pim__channels_per_stack=16,
-        hw__pim__gemv_pe="bank",
+        hw__pim__gemv_pe=pe,
         hw__mapping=mapping,
         model__n_layers=1,
-        model__hidden_size=1024,
-        model__vocab_size=1024,
+        model__hidden_size=cols,
+        model__vocab_size=rows,
         model__weight_bits=16,
         **kw,
     )
@@ -146,3 +146,27 @@ def test_small_gemv_pays_the_input_broadcast_and_the_last_output_group():
     # Without move_overlap the outputs stay in the PEs and the broadcast goes at move_interval (4).
     off = small_gemv(hw__pim__move_overlap=False)
     assert off.seconds == pytest.approx((464 + 256) * TCK * REFRESH, rel=1e-12)
+
+
+def test_inputs_beyond_the_buffer_go_in_tiles_each_beside_a_row_switch():
+    # 1024 x 4096: 8 MiB over 1024 banks = 8 rows a bank: 8 x (19 + 31 x 6 + 8 + 19) = 1856. Each pCH
+    # takes 4096 x 2 B = 8 KiB of inputs, a bank its quarter (2 KiB) in a 512 B buffer: 4 tiles of 64
+    # WR_GB (256 cycles). The first less the first activate: 237. Each later tile waits for the last
+    # MAC of the one before, then its 8 output MV_SB (16) and its writes (256) run beside the switch
+    # to its first row (tRTP 8 + tRP 19 + tRCD 19 = 46): 3 x 226. The last outputs hide under the last
+    # precharge. benchmarks/hw_attacc_gemv_count.py counts 2751 (no refresh before cycle 5070).
+    k = small_gemv(cols=4096)
+    assert k.seconds == pytest.approx((1856 + 237 + 3 * 226) * TCK * REFRESH, rel=1e-12)
+    # 256 x 4096 packs into 2 rows a bank (464), so only one of the 3 tile starts has a row switch to
+    # hide beside; the other two show their outputs and writes whole: 237 + 226 + 2 x (16 + 256).
+    few_rows = small_gemv(rows=256, cols=4096)
+    assert few_rows.seconds == pytest.approx((464 + 237 + 226 + 2 * 272) * TCK * REFRESH, rel=1e-12)
+
+
+def test_interleaved_bank_group_pes_hide_no_row_switch_at_a_tile_start():
+    # Bank-group PEs hold the whole input (head_split 1) in 512 B: a pCH's 2 KiB in 4 tiles of 16 WR_GB
+    # (64 cycles). Their stream reads one bank while the other three activate, so a tile start has no
+    # switch to hide beside: 64 - 19 + 3 x (16 + 64) = 285. Stream: 2 KiB a bank = 64 columns x 4
+    # banks at nCCDSB = 6 = 1536 (longer than a bank's own 64 x 6 + 2 x 46 = 476), plus one tRCD: 1555.
+    k = small_gemv(preset="attacc_hbm3_bankgroup", pe="bank_group")
+    assert k.seconds == pytest.approx((1555 + 285) * TCK * REFRESH, rel=1e-12)
