@@ -43,7 +43,8 @@ RESULTS_BY_TEXT = {"wiki": ROOT / ".cache" / "pimdse" / "proxy_long.json",
 RESULTS = RESULTS_BY_TEXT["wiki"]
 LONG = {"text": {"source": "wiki"}, "seq_tokens": 4096, "prefill_tokens": 3584,
         "cache_dir": str(ROOT / ".cache" / "pimdse")}
-FULL = LONG | {"mode": "full", "n_seqs": 4, "layers": [], "kmeans_tol": 0.01, "metric": "neg_kl"}
+FULL = LONG | {"mode": "full", "n_seqs": 4, "layers": [], "kmeans_tol": 0.01, "kmeans_train_tokens": 0,
+               "metric": "neg_kl"}  # k-means on every prefill token (the quick default samples 1,024)
 QUICK = LONG | {"mode": "quick", "n_seqs": 1, "layers": [10, 26], "metric": "neg_attn_loss",
                 "result_cache": False}
 

@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/proxy_speed.py            # quick mode at 4K tokens, validate, capture load
     .venv/bin/python benchmarks/proxy_speed.py --full     # + full mode for three points
     .venv/bin/python benchmarks/proxy_speed.py --kernel   # only the k-means assignment kernel
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/proxy_speed.py --threads 1 --train-tokens 0
+        # CPU seconds on 1 thread (what a loaded machine inflates least), k-means on every prefill token
 
 Quick mode is timed at the issue-10 length (wiki text, 4,096-token sequences, 3,584-token prefill,
 1 sequence x layers 10 and 26) whatever conf/proxy/quick.yaml says, over the default search space's
@@ -105,13 +107,20 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="also time full mode (minutes a point)")
     ap.add_argument("--kernel", action="store_true", help="only time the k-means assignment kernel")
     ap.add_argument("--cache-dir", default=None, help="proxy.cache_dir (default: the repo's .cache/pimdse)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, one a core)")
+    ap.add_argument("--train-tokens", type=int, default=None,
+                    help="quick proxy.kmeans_train_tokens (default: quick.yaml's; 0: every prefill token)")
     args = ap.parse_args()
     if args.kernel:
         kernel_table(args.repeat)
         return
     where = {"cache_dir": args.cache_dir} if args.cache_dir else {}
-    quick = proxy("quick") | LONG | where | {"result_cache": False}
-    print(f"torch threads {torch.get_num_threads()}; before: {load()}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    sampled = {} if args.train_tokens is None else {"kmeans_train_tokens": args.train_tokens}
+    quick = proxy("quick") | LONG | where | sampled | {"result_cache": False}
+    print(f"torch threads {torch.get_num_threads()}, kmeans_train_tokens {quick['kmeans_train_tokens']}; "
+          f"before: {load()}")
     for s in (2, 4, 8):
         models.score(pq(s, 64), quick)  # warm: capture, permutations of every subvector dim
     print("| quick point (4K tokens) | wall s | CPU s |\n|---|---|---|")

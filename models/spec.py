@@ -157,7 +157,7 @@ class ProxySpec:
     queries_per_seq: int = number("quick mode: last decode queries scored per sequence", default=32, ge=1,
                                   le=MAX_TOKENS, integer=True)
     kmeans_train_tokens: int = number("k-means fits on this many sampled tokens (0: all prefill tokens)",
-                                      unit="token", default=0, ge=0, le=MAX_TOKENS, integer=True)
+                                      unit="token", default=1024, ge=0, le=MAX_TOKENS, integer=True)
     kmeans_tol: float = number("k-means stops when at most this fraction of assignments changes; < 1",
                                default=0.01, ge=0, le=1)
     topk: int = number("top-k recall metric: k", default=8, ge=1, le=MAX_TOKENS, integer=True)

@@ -139,3 +139,16 @@ def test_channel_sort_groups_correlated_channels_and_never_loses_on_calibration(
     w = torch.ones(2, 8)
     ident = torch.arange(8).expand(2, 8)
     assert (pq_error(x, perm, 2, w, 0) <= pq_error(x, ident, 2, w, 0)).all()
+
+
+def test_sampled_fit_uses_only_the_sample_and_whole_samples_change_nothing() -> None:
+    # K = train_tokens: every sampled point seeds its own cluster and stays its centroid, so the
+    # centroids are 8 distinct points of x; a sample as large as x is no sample at all
+    x = torch.randn(2, 100, 2, generator=torch.Generator().manual_seed(6))
+    c = kmeans(x, KMeansConfig(8, 3, seed=1, train_tokens=8))
+    hits = (c[:, :, None, :] == x[:, None, :, :]).all(-1)  # [B, K, N]: centroid k is point n
+    assert hits.any(-1).all() and (hits.sum(1) <= 1).all()
+    assert torch.equal(c, kmeans(x, KMeansConfig(8, 3, seed=1, train_tokens=8)))
+    whole = kmeans(x, KMeansConfig(8, 3, seed=1))
+    assert torch.equal(whole, kmeans(x, KMeansConfig(8, 3, seed=1, train_tokens=100)))
+    assert not torch.equal(whole, c)
