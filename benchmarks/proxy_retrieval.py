@@ -36,8 +36,8 @@ POINTS: list[tuple[str, dict[str, Any]]] = [
     ("pq s4 K64", pq(4, 64)),
     ("pq s4 K512 (AQPIM default)", pq(4, 512)),
     ("pq s8 K256", pq(8, 256)),
-    ("cluster_sparse budget 256", algo("cluster_sparse", token_budget=256)),
-    ("cluster_sparse budget 1024", algo("cluster_sparse", token_budget=1024)),
+    ("cluster_sparse budget 256", algo("cluster_sparse", token_budget=256, sink_tokens=0)),
+    ("cluster_sparse budget 1024", algo("cluster_sparse", token_budget=1024, sink_tokens=0)),
 ]
 
 

@@ -43,9 +43,9 @@ POINTS: list[tuple[str, dict[str, Any]]] = [
     ("uniform 2b g32", algo("uniform", bits=2)),
     ("uniform 3b g32", algo("uniform", bits=3)),
     ("uniform 4b g32", algo("uniform", bits=4)),
-    ("cluster_sparse budget 256", algo("cluster_sparse", token_budget=256)),
-    ("cluster_sparse budget 1024", algo("cluster_sparse", token_budget=1024)),
-    ("cluster_sparse budget 2048", algo("cluster_sparse", token_budget=2048)),
+    ("cluster_sparse budget 256", algo("cluster_sparse", token_budget=256, sink_tokens=0)),
+    ("cluster_sparse budget 1024", algo("cluster_sparse", token_budget=1024, sink_tokens=0)),
+    ("cluster_sparse budget 2048", algo("cluster_sparse", token_budget=2048, sink_tokens=0)),
 ]
 LONG = {"seq_tokens": 4096, "prefill_tokens": 3584, "queries_per_seq": 32}
 TEXT = {"source": "wiki", "path": None, "calib_seqs": 2, "eval_offset_tokens": 0}

@@ -39,7 +39,7 @@ QUICK_POINTS: list[tuple[str, dict[str, Any]]] = [
     ("fp16", algo("fp16")),
     ("uniform 2b", algo("uniform", bits=2)),
     ("uniform 4b", algo("uniform", bits=4)),
-    ("cluster_sparse (budget 256)", algo("cluster_sparse", token_budget=256)),
+    ("cluster_sparse (budget 256)", algo("cluster_sparse", token_budget=256, sink_tokens=0)),
     *[(f"pq s{s} K{k}" + (" (AQPIM default)" if (s, k) == (4, 512) else ""), pq(s, k))
       for s in (2, 4, 8) for k in (64, 256, 512, 1024)],
     ("pq s4 K512 windowed 1024", pq(4, 512, refresh="windowed", refresh_window_tokens=1024)),

@@ -162,8 +162,9 @@ class ClusterSparse(Algorithm):
         integer=True,
     )
     kmeans_iters: Num = number("k-means iterations", default=4, ge=1, le=1000, integer=True)
+    # 4, not STARC's 0: without the attention sink the loss collapses at 4K tokens (docs/proxy.md).
     sink_tokens: Num = number(
-        "first tokens kept always read", unit="token", default=0, ge=0, le=1 << 20, integer=True
+        "first tokens kept always read", unit="token", default=4, ge=0, le=1 << 20, integer=True
     )
     window_tokens: Num = number(
         "most recent tokens always read", unit="token", default=0, ge=0, le=1 << 20, integer=True

@@ -49,11 +49,12 @@ def test_pq_hands_the_softmax_its_partial_scores_and_subvector_outputs():
 
 
 def test_cluster_sparse_softmax_covers_only_the_tokens_read():
-    # 32768 tokens, buffer 64 (half of 128), clusters of 32: ceil(32704 / 32) = 1022 clusters of which
-    # 1024 / 32 = 32 are read (1024 tokens) plus the buffer; 32 query heads score all 1022 centroids.
+    # 32768 tokens, 4 sinks, buffer 64 (half of 128), clusters of 32: ceil(32700 / 32) = 1022 clusters of
+    # which 1024 / 32 = 32 are read (1024 tokens) plus the sinks and the buffer; 32 query heads score all
+    # 1022 centroids.
     system, kv, workload = hw.build(*point(hw="starc_hbm_pim", algo="cluster_sparse"))
     own = kv.pim_attention(Step(system=system, kv=kv, workload=workload))
-    assert own.softmax_scores == 32 * (1024 + 64)
+    assert own.softmax_scores == 32 * (1024 + 4 + 64)
     assert own.moved_bytes == 32 * 1022 * 2
 
 
