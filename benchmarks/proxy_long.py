@@ -186,8 +186,6 @@ def table(results: dict[str, dict[str, Any]], quick_key: str = "loss_increase_es
     times = np.array([results[x]["quick_s"] for x in labels])
     print(f"quick s/point: mean {times.mean():.2f}, max {times.max():.2f}; full s/point: mean "
           f"{np.mean([results[x]['full_s'] for x in labels]):.0f}")
-    if FULL["text"]["source"] != "wiki":
-        against_wiki(results)
 
 
 WIKI_TABLE = ROOT / "docs" / "proxy.md"
@@ -195,43 +193,57 @@ WIKI_TABLE = ROOT / "docs" / "proxy.md"
 "Fidelity at 4K" (the record of `benchmarks/proxy_long.py --full --quick` on wiki)."""
 
 
-def wiki_full() -> tuple[dict[str, tuple[float, float]], str]:
-    """Wiki's full-mode (loss_increase, long_range_loss_increase) per point, and where they come from:
-    wiki's JSON where it holds the point, else the docs table."""
-    out, section = {}, ""
+def wiki_numbers() -> tuple[dict[str, dict[str, float]], str]:
+    """Wiki's quick attn_loss and full-mode loss_increase, long_range_loss_increase per point, and where
+    they come from: wiki's JSON where it holds the point and mode, else the docs table."""
+    out: dict[str, dict[str, float]] = {}
+    section = ""
     for line in WIKI_TABLE.read_text().splitlines():
         section = line if line.startswith("## ") else section
         cells = [c.strip() for c in line.strip("|").split("|")]
         if section.startswith("## Fidelity at 4K") and len(cells) == 9 and cells[0] in ALGORITHM:
-            out[cells[0]] = (float(cells[4]), float(cells[6]))
-    json_points = {x: (r["full"]["loss_increase"], r["full"]["long_range_loss_increase"])
-                   for x, r in load(RESULTS_BY_TEXT["wiki"]).items() if "full" in r}
-    source = f"{RESULTS_BY_TEXT['wiki'].name}: {len(json_points)} points, the rest {WIKI_TABLE.name}"
-    return out | json_points, source
+            out[cells[0]] = {"attn_loss": float(cells[2]), "loss_increase": float(cells[4]),
+                             "long_range_loss_increase": float(cells[6])}
+    stored = load(RESULTS_BY_TEXT["wiki"])
+    for x, r in stored.items():
+        mine = out.setdefault(x, {})
+        if "full" in r:
+            mine.update({k: r["full"][k] for k in ("loss_increase", "long_range_loss_increase")})
+        if "quick" in r:
+            mine["attn_loss"] = r["quick"]["attn_loss"]
+    return out, f"{RESULTS_BY_TEXT['wiki'].name}: {len(stored)} points, the rest {WIKI_TABLE.name}"
 
 
 def against_wiki(results: dict[str, dict[str, Any]]) -> None:
-    """Rank agreement of this text's full-mode loss increases with wiki's, on the points both hold."""
-    wiki, source = wiki_full()
-    labels = [x for x, _ in LONG_POINTS if "full" in results.get(x, {}) and x in wiki]
+    """Rank agreement of this text's quick attn_loss and full-mode loss increases with wiki's, on the
+    points both hold."""
+    wiki, source = wiki_numbers()
+    quick = [x for x, _ in LONG_POINTS if "quick" in results.get(x, {}) and "attn_loss" in wiki.get(x, {})]
+    if len(quick) >= 3:
+        rho = spearmanr([results[x]["quick"]["attn_loss"] for x in quick],
+                        [wiki[x]["attn_loss"] for x in quick]).statistic
+        print(f"vs wiki ({source}): Spearman of quick attn_loss on {len(quick)} points {rho:.3f}")
+    labels = [x for x, _ in LONG_POINTS
+              if "full" in results.get(x, {}) and "loss_increase" in wiki.get(x, {})]
     if len(labels) < 3:
-        print(f"wiki numbers ({source}) cover {len(labels)} of these points: too few to rank")
+        print(f"wiki full-mode numbers cover {len(labels)} of this text's full-mode points: too few to rank")
         return
     here = np.array([results[x]["full"]["loss_increase"] for x in labels])
-    there = np.array([wiki[x][0] for x in labels])
+    there = np.array([wiki[x]["loss_increase"] for x in labels])
     above = there >= FIT_FLOOR  # ratios of increases within the noise mean nothing
     rho = spearmanr(here, there).statistic
     long_rho = spearmanr([results[x]["full"]["long_range_loss_increase"] for x in labels],
-                         [wiki[x][1] for x in labels]).statistic
-    print(f"vs wiki ({source}) on {len(labels)} points: Spearman of full loss_increase {rho:.3f}, of "
+                         [wiki[x]["long_range_loss_increase"] for x in labels]).statistic
+    print(f"vs wiki on {len(labels)} points: Spearman of full loss_increase {rho:.3f}, of "
           f"long_range_loss_increase {long_rho:.3f}; median ratio (this text / wiki) "
           f"{np.median(here[above] / there[above]):.2f} on the {int(above.sum())} points >= {FIT_FLOOR} "
           "nats/token on wiki")
     print("| point | wiki full loss incr. | this text | wiki long-range | this text |")
     print("|---|---|---|---|---|")
     for x in labels:
-        print(f"| {x} | {wiki[x][0]:.4f} | {results[x]['full']['loss_increase']:.4f} | {wiki[x][1]:.4f} | "
-              f"{results[x]['full']['long_range_loss_increase']:.4f} |")
+        here_x, wiki_x = results[x]["full"], wiki[x]
+        print(f"| {x} | {wiki_x['loss_increase']:.4f} | {here_x['loss_increase']:.4f} | "
+              f"{wiki_x['long_range_loss_increase']:.4f} | {here_x['long_range_loss_increase']:.4f} |")
 
 
 def main() -> None:
@@ -267,6 +279,8 @@ def main() -> None:
     if args.fit:
         fit(load())
     table(load())
+    if args.text != "wiki":
+        against_wiki(load())
 
 
 if __name__ == "__main__":
