@@ -38,7 +38,7 @@ STYLE = {
     "colorscale": "Viridis",
     "other_color": "#c7c7c7",
     # The 3-D front's view: farther than plotly's default, so the axis titles stay inside the figure.
-    "camera": {"eye": {"x": 1.7, "y": 1.7, "z": 1.1}},
+    "camera": {"eye": {"x": 1.8, "y": 1.8, "z": 1.2}},
 }
 """Marker look per role, shared with the page's script (which reads it from the page data)."""
 
@@ -163,14 +163,15 @@ def _front(report: Report, axes: Sequence[Axis], hover: Sequence[str], on: list[
         layout["xaxis"] = _axis(axes[on[0]])
         layout["yaxis"] = _axis(axes[on[1]])
     else:
-        layout["scene"] = {f"{n}axis": _axis(axes[i]) for n, i in zip(names, on, strict=True)}
+        # Short titles in 3-D: a long one runs past the scene, which clips it.
+        layout["scene"] = {f"{n}axis": _axis(axes[i], short=True) for n, i in zip(names, on, strict=True)}
         layout["scene"]["camera"] = STYLE["camera"]
     fig.update_layout(**layout)
     return fig
 
 
-def _axis(a: Axis) -> dict:
-    return {"title": {"text": a.title}, "type": "log" if a.log else "linear"}
+def _axis(a: Axis, short: bool = False) -> dict:
+    return {"title": {"text": a.short if short else a.title}, "type": "log" if a.log else "linear"}
 
 
 def step_front(

@@ -8,6 +8,7 @@ objective, among the points the page has figures for.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,11 +80,18 @@ def write_images(figures: dict[str, go.Figure], folder: Path) -> Images:
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{_safe(stem)}.{fmt}" for stem in figures for fmt in FORMATS]
     figs = [fig for fig in figures.values() for _ in FORMATS]
+    browser_log = logging.getLogger("choreographer")
+    level = browser_log.level
+    # Its one warning, "Resorting to unclean kill browser.", comes when Chromium is slow to close on a
+    # loaded machine, after the files are written: not the reader's concern.
+    browser_log.setLevel(logging.ERROR)
     try:
         pio.write_images(figs, paths, width=SIZE["width"], height=SIZE["height"], scale=[2, 1] * len(figures))
     except Exception as err:  # noqa: BLE001 - the HTML is the report; any failure of the browser only skips images
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         return Images((), f"{type(err).__name__}: {first}")
+    finally:
+        browser_log.setLevel(level)
     return Images(tuple(paths), "")
 
 

@@ -133,8 +133,8 @@ function frontTraces(view, on) {
   return traces;
 }
 
-function axisLayout(k) {
-  return { title: { text: D.axes[k].title }, type: D.axes[k].log ? "log" : "linear" };
+function axisLayout(k, short) {
+  return { title: { text: short ? D.axes[k].short : D.axes[k].title }, type: D.axes[k].log ? "log" : "linear" };
 }
 
 function showNote(id, text) {
@@ -163,7 +163,9 @@ function drawFront2d(view) {
 function drawFront3d(view) {
   if (NOBJ < 3) return showNote("front3d", `The report's studies share ${NOBJ} objective(s): no 3-objective front.`);
   if (N === 0) return showNote("front3d", D.emptyMessage);
-  const scene = { xaxis: axisLayout(0), yaxis: axisLayout(1), zaxis: axisLayout(2), camera: D.style.camera };
+  // Short titles in 3-D: a long one runs past the scene, which clips it.
+  const scene = { xaxis: axisLayout(0, true), yaxis: axisLayout(1, true), zaxis: axisLayout(2, true),
+    camera: D.style.camera };
   Plotly.react("front3d", frontTraces(view, [0, 1, 2]), layout({ scene, margin: { t: 30, l: 0, r: 0, b: 0 },
     legend: { orientation: "h", y: -0.05 }, uirevision: "front3d" }), CONFIG);
 }
