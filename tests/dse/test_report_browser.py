@@ -65,22 +65,35 @@ def report(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(report):
-    """The report open in headless Chromium; yields (page, JavaScript errors seen so far)."""
-    errors: list[str] = []
+def browser():
+    """One headless Chromium for the module (playwright's sync API allows one at a time)."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page = context.new_page()
-        # A cap, not a measurement: 4.8 MB of inline plotly.js and software WebGL on a loaded 2-core machine.
-        page.set_default_timeout(LOAD_TIMEOUT_MS)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        page.goto(report.as_uri())
-        page.wait_for_selector("#front2d .main-svg")
-        yield page, errors
-        page.screenshot(path=report.parent / "report.png", full_page=True)
+        yield browser
         browser.close()
+
+
+def open_report(browser, html: Path, ready: str):
+    """A new page showing `html`, once `ready` (a selector) is drawn; returns (page, JavaScript errors)."""
+    errors: list[str] = []
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    # A cap, not a measurement: 4.8 MB of inline plotly.js and software WebGL on a loaded 2-core machine.
+    page.set_default_timeout(LOAD_TIMEOUT_MS)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.goto(html.as_uri())
+    page.wait_for_selector(ready)
+    return page, errors
+
+
+@pytest.fixture(scope="module")
+def page(browser, report):
+    """The report open in headless Chromium; yields (page, JavaScript errors seen so far)."""
+    page, errors = open_report(browser, report, "#front2d .main-svg")
+    yield page, errors
+    page.screenshot(path=report.parent / "report.png", full_page=True)
+    page.context.close()
 
 
 def table_trials(page) -> list[int]:
@@ -188,28 +201,20 @@ def test_a_slider_refilters_the_table_and_the_csv_holds_its_rows(page, report):
     assert errors == []
 
 
-def test_two_studies_share_one_front_each_in_its_colour(tmp_path):
+def test_two_studies_share_one_front_each_in_its_colour(browser, tmp_path):
     fp16 = make_study(
         tmp_path, "attacc-fp16", [Trial(0.0, 3 * MS, 4 * GIB, algo="uniform"), Trial(0.0, 4 * MS, 2 * GIB)]
     )
     pq = make_study(tmp_path, "aqpim-pq", [Trial(0.02, 2 * MS, GIB), Trial(0.05, 1 * MS, GIB / 2, stacks=4)])
     html = tmp_path / "both.html"
     write_explorer(load_report(resolve_inputs([fp16, pq])), html, images=False)
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(LOAD_TIMEOUT_MS)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        page.goto(html.as_uri())
-        page.wait_for_selector("#parallel .main-svg")
-        colours = page.evaluate(
-            "Object.fromEntries(document.getElementById('front2d')._fullData"
-            ".filter(t => t.name.endsWith('Pareto set')).map(t => [t.name, t.marker.color]))"
-        )
-        page.screenshot(path=tmp_path / "both.png", full_page=True)
-        browser.close()
+    page, errors = open_report(browser, html, "#parallel .main-svg")
+    colours = page.evaluate(
+        "Object.fromEntries(document.getElementById('front2d')._fullData"
+        ".filter(t => t.name.endsWith('Pareto set')).map(t => [t.name, t.marker.color]))"
+    )
+    page.screenshot(path=tmp_path / "both.png", full_page=True)
+    page.context.close()
     # Each study's own front (both of its trials trade off), in the first two study colours.
     data = report_data(html)
     assert colours == {
