@@ -52,10 +52,16 @@ def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
+def without_progress(text: str) -> list[str]:
+    """The lines of `text` other than the proxy's capture progress log lines (models.progress): the
+    point is scored before its result is checked, and its one-time captures say so."""
+    return [line for line in text.strip().splitlines() if "models.progress" not in line]
+
+
 def assert_one_line_error(proc: subprocess.CompletedProcess, prog: str, *words: str) -> None:
     assert proc.returncode == 2, proc.stderr
-    assert proc.stdout == ""
-    lines = proc.stderr.strip().splitlines()
+    assert without_progress(proc.stdout) == []
+    lines = without_progress(proc.stderr)
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith(f"{prog}: error: ")
     for word in words:
