@@ -59,8 +59,9 @@ def evaluate_point(cfg: DictConfig | PointConfig) -> dict[str, Any]:
 
     Keys: latency_s (decode step, s), energy_j (per decode step, J), kv_bytes, kv_bytes_split,
     fits, max_context_tokens (tokens), breakdown (kernel -> s), kernels (kernel -> seconds, energy_j,
-    bound, device, flops, bytes), devices (device -> peak_flops, bw_bytes_per_s), accuracy (name, value, higher_is_better, metrics, refreshes), and with operators
-    on a crossbar datapath (name, value: KL in nats/token, lower is better, metrics; models.analog).
+    bound, device, flops, bytes), devices (device -> peak_flops, bw_bytes_per_s), accuracy (name,
+    value, higher_is_better, metrics, refreshes), and with operators on a crossbar datapath
+    (name, value: KL in nats/token, lower is better, metrics; models.analog).
     Raises SpecError naming the key of a NaN or infinite number (dse.app.finite).
     """
     point = cfg if isinstance(cfg, PointConfig) else PointConfig.from_cfg(cfg)
